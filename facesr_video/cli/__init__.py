@@ -1,0 +1,68 @@
+"""The facesr-video command line: one module per command, no logic here.
+
+`main` is the console-script entry point: it runs the Typer app and turns a FacesrError into one
+line on stderr and a non-zero exit code; the traceback only appears with --verbose.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from facesr_video.cli.state import cli_state
+from facesr_video.errors import FacesrError
+
+app = typer.Typer(
+    name="facesr-video",
+    help="Super-resolve the faces in a video by x4 or x8, guided by a 3D face model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _global_options(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail; full tracebacks."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summaries."),
+) -> None:
+    cli_state.verbose = verbose
+    cli_state.quiet = quiet
+
+
+# Commands register themselves on `app` when their module is imported.
+from facesr_video.cli import enhance as _enhance  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; known errors become one line and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except FacesrError as error:
+        if cli_state.verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; no output was written", file=sys.stderr)
+        return 130
+    except SystemExit as exit_:  # typer.Exit inside a command
+        return int(exit_.code or 0)
+    except Exception as error:  # click usage errors come here too
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            return error.exit_code
+        if isinstance(error, click.exceptions.Abort):
+            print("error: aborted", file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Errors a user can act on: one line saying what is wrong and what to do.
+
+Every stage raises a subclass of FacesrError for problems caused by the input or the environment;
+the CLI turns them into one line on stderr and a non-zero exit code (traceback only with
+--verbose). Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class FacesrError(Exception):
+    """A problem the user can fix. `hint` says how."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InputError(FacesrError):
+    """The input file or folder is missing, unreadable or not what the command needs."""
+
+
+class OutputError(FacesrError):
+    """The output cannot be written where asked (exists, same as input, folder missing...)."""
+
+
+class ModelError(FacesrError):
+    """A face model or network weights are missing, corrupt or do not match."""
+
+
+class DeviceError(FacesrError):
+    """A compute device was asked for but is not available."""
