@@ -1,0 +1,102 @@
+"""Blending a super-resolved face crop back into the upscaled frame.
+
+Three small tensor functions: a feathered mask built from the render's coverage (so the seam
+follows the 3D face, stable over time and pose aware), a colour match that takes the crop's low
+frequencies from the plain upscale (so the face never changes tone against its surroundings),
+and the fade weight per face that moves unreliable faces toward the plain path gradually.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur with reflect padding.
+
+    image: (B, C, H, W) float. Returns (B, C, H, W). sigma in pixels; <= 0 returns the input.
+    """
+    if sigma <= 0:
+        return image
+    radius = max(1, int(math.ceil(3.0 * sigma)))
+    radius = min(radius, image.shape[-1] - 1, image.shape[-2] - 1)
+    offsets = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    channels = image.shape[1]
+    horizontal = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
+    vertical = kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
+    out = F.pad(image, (radius, radius, 0, 0), mode="reflect")
+    out = F.conv2d(out, horizontal, groups=channels)
+    out = F.pad(out, (0, 0, radius, radius), mode="reflect")
+    return F.conv2d(out, vertical, groups=channels)
+
+
+def feathered_mask(coverage: torch.Tensor, feather: float = 0.06) -> torch.Tensor:
+    """Soft paste mask from the render's coverage.
+
+    coverage: (B, 1, H, W) in [0, 1] (1 where the face mesh covers the pixel).
+    feather: width of the soft edge as a fraction of the crop size.
+    Returns (B, 1, H, W) in [0, 1]: the coverage shrunk by about one feather width and blurred,
+    times a ramp to zero at the crop border, so no crop edge can ever show.
+    """
+    size = min(coverage.shape[-2:])
+    sigma = max(0.5, feather * size / 2.0)
+    # Erode by blurring and thresholding high, then blur again for the soft edge.
+    shrunk = (gaussian_blur(coverage, sigma) > 0.9).to(coverage.dtype)
+    soft = gaussian_blur(shrunk, sigma)
+    return soft * border_ramp(coverage.shape[-2], coverage.shape[-1], feather, coverage)
+
+
+def border_ramp(
+    height: int, width: int, feather: float, like: torch.Tensor | None = None
+) -> torch.Tensor:
+    """(1, 1, H, W) weight: 1 inside, falling linearly to 0 at the crop border."""
+    device = like.device if like is not None else None
+    dtype = like.dtype if like is not None else torch.float32
+    ramp_px = max(1.0, feather * min(height, width))
+
+    def axis(n: int) -> torch.Tensor:
+        index = torch.arange(n, device=device, dtype=dtype)
+        distance = torch.minimum(index + 0.5, n - 0.5 - index)
+        return (distance / ramp_px).clamp(0.0, 1.0)
+
+    return (axis(height)[:, None] * axis(width)[None, :]).view(1, 1, height, width)
+
+
+def match_colour(
+    face: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor, sigma_fraction: float = 0.08
+) -> torch.Tensor:
+    """Give `face` the low-frequency colour of `reference` (the plain upscale of the same crop).
+
+    face, reference: (B, 3, H, W) float in [0, 1]; mask: (B, 1, H, W) where the face counts.
+    The mask-weighted low-pass difference (reference - face) is added back, so skin tone and
+    shading follow the background while the network's detail is kept. Returns (B, 3, H, W).
+    """
+    sigma = max(1.0, sigma_fraction * min(face.shape[-2:]))
+    weight = gaussian_blur(mask, sigma).clamp_min(1e-4)
+    low_difference = gaussian_blur((reference - face) * mask, sigma) / weight
+    return (face + low_difference * (mask > 0).to(face.dtype)).clamp(0.0, 1.0)
+
+
+class FadeWeight:
+    """Per-track blend weight that moves toward its target by at most `step` per frame.
+
+    A face whose fit becomes unreliable (or whose track ends) fades to the plain path over
+    1/step frames instead of popping; a new face fades in the same way.
+    """
+
+    def __init__(self, frames_to_full: int = 6) -> None:
+        self.step = 1.0 / max(1, frames_to_full)
+        self.value = 0.0
+
+    def update(self, target: float) -> float:
+        target = min(1.0, max(0.0, target))
+        if target > self.value:
+            self.value = min(target, self.value + self.step)
+        else:
+            self.value = max(target, self.value - self.step)
+        return self.value
