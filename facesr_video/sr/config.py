@@ -1,0 +1,84 @@
+"""SAM network sizes as a frozen config, saved with the weights so a checkpoint rebuilds itself.
+
+Variants are entries in the plain dict `VARIANTS`; `facesr_video.sr.network.create_model` builds
+one by name with explicit overrides. Prior modes:
+
+- ``"none"``: no conditioning (SFT layers are identities), the ablation baseline;
+- ``"render"``: conditioned on the rendered prior maps only;
+- ``"all"``: prior maps plus the coefficient vector, projected to a few planes (feature transform).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+PRIOR_MODES = ("none", "render", "all")
+SCALES = (4, 8)
+
+
+@dataclass(frozen=True)
+class SAMConfig:
+    """Every size of a SAMNet. `prior_channels`/`coeff_dim` come from the store's prior layout."""
+
+    scale: int = 4
+    channels: int = 32
+    num_groups: int = 2
+    blocks_per_group: int = 2
+    prior_mode: str = "none"
+    prior_channels: int = 0
+    coeff_dim: int = 0
+    coeff_planes: int = 4
+    cond_channels: int = 32
+    reduction: int = 8
+    residual_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {self.scale}")
+        if self.prior_mode not in PRIOR_MODES:
+            raise ValueError(f"prior_mode must be one of {PRIOR_MODES}, got {self.prior_mode!r}")
+        if self.prior_mode in ("render", "all") and self.prior_channels <= 0:
+            raise ValueError(f"prior_mode {self.prior_mode!r} needs prior_channels > 0")
+        if self.prior_mode == "all" and self.coeff_dim <= 0:
+            raise ValueError("prior_mode 'all' needs coeff_dim > 0")
+        for name in ("channels", "num_groups", "blocks_per_group", "cond_channels", "reduction"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+
+    @property
+    def uses_maps(self) -> bool:
+        return self.prior_mode in ("render", "all")
+
+    @property
+    def uses_coeffs(self) -> bool:
+        return self.prior_mode == "all"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SAMConfig:
+        data: dict[str, Any] = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown SAMConfig fields: {sorted(unknown)}")
+        return cls(**data)
+
+    def with_priors(self, mode: str, prior_channels: int, coeff_dim: int) -> SAMConfig:
+        """The same sizes with a prior mode; unused prior sizes are zeroed so configs compare."""
+        return replace(
+            self,
+            prior_mode=mode,
+            prior_channels=prior_channels if mode in ("render", "all") else 0,
+            coeff_dim=coeff_dim if mode == "all" else 0,
+        )
+
+
+# Sizes chosen by tests/benchmarks/bench_sr.py (see the module docstring there for figures).
+VARIANTS: dict[str, SAMConfig] = {
+    "sam-light": SAMConfig(channels=32, num_groups=2, blocks_per_group=2, cond_channels=32),
+    "sam-base": SAMConfig(channels=64, num_groups=4, blocks_per_group=4, cond_channels=48),
+}

@@ -1,0 +1,58 @@
+"""Realistic low-resolution input made from an HR crop at train time.
+
+Order, as a camera + codec would do it: Gaussian blur (sigma drawn per sample, scaled with S so
+x8 blurs more), antialiased bicubic downscale by S (PIL filters over the whole footprint), additive
+Gaussian noise, JPEG compression at a random quality. Every draw comes from the generator passed
+in, so a seed reproduces a sample exactly (training resumes identically; validation is fixed).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+
+@dataclass(frozen=True)
+class DegradeConfig:
+    """Ranges the random degradation draws from (uniform). Blur sigma is in LR pixels."""
+
+    blur_sigma: tuple[float, float] = (0.2, 0.8)
+    noise_sigma: tuple[float, float] = (0.0, 6.0)  # in 0..255 grey levels
+    jpeg_quality: tuple[int, int] = (45, 95)
+    jpeg_probability: float = 0.8
+
+
+def degrade(
+    hr: np.ndarray,
+    scale: int,
+    rng: np.random.Generator | int,
+    config: DegradeConfig = DegradeConfig(),  # noqa: B008
+) -> np.ndarray:
+    """hr (S*n, S*m, 3) uint8 -> lr (n, m, 3) uint8, deterministic for a given seed/generator."""
+    if isinstance(rng, int):
+        rng = np.random.default_rng(rng)
+    h, w = hr.shape[:2]
+    if hr.ndim != 3 or hr.shape[2] != 3 or h % scale or w % scale:
+        raise ValueError(f"hr must be (S*n, S*m, 3) with S={scale}, got {hr.shape}")
+    img = hr.astype(np.float32)
+    sigma = rng.uniform(*config.blur_sigma) * scale
+    img = gaussian_filter(img, sigma=(sigma, sigma, 0), mode="reflect")
+    small = Image.fromarray(np.clip(img + 0.5, 0, 255).astype(np.uint8)).resize(
+        (w // scale, h // scale), Image.Resampling.BICUBIC
+    )
+    lr = np.asarray(small, dtype=np.float32)
+    noise = rng.uniform(*config.noise_sigma)
+    lr = lr + rng.normal(0.0, 1.0, size=lr.shape).astype(np.float32) * noise
+    lr8 = np.clip(lr + 0.5, 0, 255).astype(np.uint8)
+    use_jpeg = rng.uniform() < config.jpeg_probability
+    quality = int(rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1))
+    if use_jpeg:
+        buffer = io.BytesIO()
+        Image.fromarray(lr8).save(buffer, format="JPEG", quality=quality)
+        buffer.seek(0)
+        lr8 = np.asarray(Image.open(buffer).convert("RGB"))
+    return np.ascontiguousarray(lr8)

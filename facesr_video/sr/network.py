@@ -1,0 +1,220 @@
+"""The SAM network (Hu et al. 2020): SR of an aligned face crop conditioned on 3D prior maps.
+
+LR crop -> shallow conv -> residual groups of spatial attention blocks (SFT -> conv + channel
+attention -> SFT -> conv, residual), each group with its own skip, a long skip over the body ->
+pixel-shuffle upsampler -> residual added to the bicubic upscale of the LR crop. The prior maps
+arrive at the HR crop size; a small condition net brings them to LR resolution with pixel
+unshuffle (cheap: no convolution ever runs at HR size) and mixes in the coefficient vector as a
+few broadcast planes (the paper's feature transform). Every SFT layer reads that shared condition.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facesr_video.errors import ModelError
+from facesr_video.sr.config import VARIANTS, SAMConfig
+
+
+class ConditionNet(nn.Module):
+    """Prior maps (B, Cp, S*h, S*w) [+ coefficients (B, D)] -> condition (B, Cc, h, w)."""
+
+    def __init__(self, config: SAMConfig) -> None:
+        super().__init__()
+        self.scale = config.scale
+        self.coeff_proj = (
+            nn.Linear(config.coeff_dim, config.coeff_planes) if config.uses_coeffs else None
+        )
+        planes = config.coeff_planes if config.uses_coeffs else 0
+        in_ch = config.prior_channels * config.scale**2 + planes
+        cc = config.cond_channels
+        self.net = nn.Sequential(
+            nn.Conv2d(in_ch, cc, 1),
+            nn.LeakyReLU(0.1, inplace=True),
+            nn.Conv2d(cc, cc, 3, padding=1),
+            nn.LeakyReLU(0.1, inplace=True),
+            nn.Conv2d(cc, cc, 3, padding=1),
+        )
+
+    def forward(self, priors: torch.Tensor, coeffs: torch.Tensor | None) -> torch.Tensor:
+        """priors (B, Cp, S*h, S*w), coeffs (B, D) or None -> (B, Cc, h, w)."""
+        x = F.pixel_unshuffle(priors, self.scale)
+        if self.coeff_proj is not None:
+            if coeffs is None:
+                raise ValueError("this model needs the coefficient vector (prior_mode 'all')")
+            planes = self.coeff_proj(coeffs)[:, :, None, None]
+            x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
+        return self.net(x)
+
+
+class SFT(nn.Module):
+    """Spatial feature transform: x * (1 + gamma(cond)) + beta(cond); identity without priors."""
+
+    def __init__(self, channels: int, cond_channels: int, enabled: bool) -> None:
+        super().__init__()
+        self.enabled = enabled
+        if enabled:
+            self.gamma = nn.Sequential(
+                nn.Conv2d(cond_channels, cond_channels, 1),
+                nn.LeakyReLU(0.1, inplace=True),
+                nn.Conv2d(cond_channels, channels, 1),
+            )
+            self.beta = nn.Sequential(
+                nn.Conv2d(cond_channels, cond_channels, 1),
+                nn.LeakyReLU(0.1, inplace=True),
+                nn.Conv2d(cond_channels, channels, 1),
+            )
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """x (B, C, h, w), cond (B, Cc, h, w) or None -> (B, C, h, w)."""
+        if not self.enabled or cond is None:
+            return x
+        return x * (1 + self.gamma(cond)) + self.beta(cond)
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-and-excitation gate per channel: (B, C, h, w) -> (B, C, h, w)."""
+
+    def __init__(self, channels: int, reduction: int) -> None:
+        super().__init__()
+        hidden = max(channels // reduction, 4)
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+class SpatialAttentionBlock(nn.Module):
+    """SFT -> conv + channel attention -> SFT -> conv, residual. (B, C, h, w) -> same."""
+
+    def __init__(self, config: SAMConfig) -> None:
+        super().__init__()
+        c, cc = config.channels, config.cond_channels
+        self.sft1 = SFT(c, cc, config.uses_maps)
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.act = nn.LeakyReLU(0.1, inplace=True)
+        self.ca = ChannelAttention(c, config.reduction)
+        self.sft2 = SFT(c, cc, config.uses_maps)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        self.res_scale = config.residual_scale
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        h = self.ca(self.act(self.conv1(self.sft1(x, cond))))
+        h = self.conv2(self.sft2(h, cond))
+        return x + self.res_scale * h
+
+
+class ResidualGroup(nn.Module):
+    """A few spatial attention blocks and a conv with a skip. (B, C, h, w) -> same."""
+
+    def __init__(self, config: SAMConfig) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            SpatialAttentionBlock(config) for _ in range(config.blocks_per_group)
+        )
+        self.conv = nn.Conv2d(config.channels, config.channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        h = x
+        for block in self.blocks:
+            h = block(h, cond)
+        return x + self.conv(h)
+
+
+class Upsampler(nn.Sequential):
+    """log2(scale) stages of conv + pixel shuffle x2: (B, C, h, w) -> (B, C, S*h, S*w)."""
+
+    def __init__(self, channels: int, scale: int) -> None:
+        layers: list[nn.Module] = []
+        for _ in range(int(math.log2(scale))):
+            layers += [
+                nn.Conv2d(channels, 4 * channels, 3, padding=1),
+                nn.PixelShuffle(2),
+                nn.LeakyReLU(0.1, inplace=True),
+            ]
+        super().__init__(*layers)
+
+
+class SAMNet(nn.Module):
+    """Face SR guided by 3D priors. Fully convolutional; LR sizes must be multiples of 8."""
+
+    def __init__(self, config: SAMConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.cond_net = ConditionNet(config) if config.uses_maps else None
+        self.head = nn.Conv2d(3, c, 3, padding=1)
+        self.groups = nn.ModuleList(ResidualGroup(config) for _ in range(config.num_groups))
+        self.body_conv = nn.Conv2d(c, c, 3, padding=1)
+        self.upsample = Upsampler(c, config.scale)
+        self.tail = nn.Conv2d(c, 3, 3, padding=1)
+        # Start close to bicubic: a small output layer keeps early training stable.
+        with torch.no_grad():
+            self.tail.weight.mul_(0.1)
+            self.tail.bias.zero_()
+
+    def forward(
+        self,
+        lr: torch.Tensor,
+        priors: torch.Tensor | None = None,
+        coeffs: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """lr (B, 3, h, w) in [0, 1]; priors (B, Cp, S*h, S*w); coeffs (B, D) -> (B, 3, S*h, S*w).
+
+        The output is not clamped (training wants the gradient); clamp to [0, 1] for display.
+        """
+        self._check_inputs(lr, priors, coeffs)
+        cond = self.cond_net(priors, coeffs) if self.cond_net is not None else None
+        shallow = self.head(lr)
+        h = shallow
+        for group in self.groups:
+            h = group(h, cond)
+        h = shallow + self.body_conv(h)
+        residual = self.tail(self.upsample(h))
+        base = F.interpolate(
+            lr, scale_factor=self.config.scale, mode="bicubic", align_corners=False
+        )
+        return base + residual
+
+    def _check_inputs(
+        self, lr: torch.Tensor, priors: torch.Tensor | None, coeffs: torch.Tensor | None
+    ) -> None:
+        cfg = self.config
+        if lr.ndim != 4 or lr.shape[1] != 3:
+            raise ValueError(f"lr must be (B, 3, h, w), got {tuple(lr.shape)}")
+        b, _, h, w = lr.shape
+        if h % 8 or w % 8:
+            raise ValueError(f"LR crop size must be a multiple of 8, got {h}x{w}")
+        if not cfg.uses_maps:
+            return
+        expected = (b, cfg.prior_channels, h * cfg.scale, w * cfg.scale)
+        if priors is None or tuple(priors.shape) != expected:
+            got = None if priors is None else tuple(priors.shape)
+            raise ValueError(f"priors must be {expected} (HR crop size), got {got}")
+        if cfg.uses_coeffs and (coeffs is None or tuple(coeffs.shape) != (b, cfg.coeff_dim)):
+            got = None if coeffs is None else tuple(coeffs.shape)
+            raise ValueError(f"coeffs must be {(b, cfg.coeff_dim)}, got {got}")
+
+
+def create_model(name: str = "sam-light", **overrides: object) -> SAMNet:
+    """Build a variant from `VARIANTS` by name, with explicit config field overrides."""
+    if name not in VARIANTS:
+        raise ModelError(
+            f"unknown model {name!r}", hint=f"choose one of: {', '.join(sorted(VARIANTS))}"
+        )
+    return SAMNet(replace(VARIANTS[name], **overrides))  # type: ignore[arg-type]
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

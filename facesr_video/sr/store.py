@@ -1,0 +1,352 @@
+"""The extract-priors store: aligned face samples with their 3D priors, the training set of `train`.
+
+Layout of a store folder (format ``facesr-priors-store``, version 1)::
+
+    STORE/
+      manifest.json           format, version, scale, prior layout (version + channel names),
+                              coefficient length, sample count, and the shard list; each shard
+                              entry lists its samples' keys (source, track, frame) and LR size
+      shard-000000.safetensors
+      shard-000001.safetensors ...
+
+A shard is one safetensors file holding up to `shard_size` samples as separate tensors, so
+samples may differ in crop size: ``{i}.hr`` uint8 (S*n, S*n, 3), ``{i}.lr`` uint8 (n, n, 3),
+``{i}.priors`` float16 (C, S*n, S*n), ``{i}.coeffs`` float32 (D,), with i the position in the
+shard. Readers memory-map shards (safetensors `safe_open`), so a DataLoader worker touches only
+the samples it reads.
+
+Append-only and crash-safe: samples are buffered and a full shard is written to a temporary file,
+renamed into place, and only then added to the manifest (itself replaced atomically). A crash
+leaves at most an orphan shard or temporary file that the manifest does not name; the next writer
+overwrites it. Keys in the manifest are what is stored, so a rerun skips them (no duplicates).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+
+from facesr_video.errors import InputError, OutputError
+
+FORMAT = "facesr-priors-store"
+VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class LayoutInfo:
+    """A store's prior layout: version string, ordered map channel names, coefficient length."""
+
+    version: str
+    channels: tuple[str, ...]
+    coeff_dim: int
+
+
+@dataclass(frozen=True)
+class SampleKey:
+    """Identifies a face sample: which input, which track, which frame."""
+
+    source: str
+    track: int
+    frame: int
+
+
+@dataclass(frozen=True)
+class StoreSample:
+    """One face: hr (S*n, S*n, 3) uint8, lr (n, n, 3) uint8 (the fit was made on it),
+    priors (C, S*n, S*n) float16 at HR crop size, coeffs (D,) float32."""
+
+    hr: np.ndarray
+    lr: np.ndarray
+    priors: np.ndarray
+    coeffs: np.ndarray
+    source: str
+    track: int
+    frame: int
+
+    @property
+    def key(self) -> SampleKey:
+        return SampleKey(self.source, self.track, self.frame)
+
+
+@dataclass(frozen=True)
+class ShardEntry:
+    file: str
+    keys: tuple[SampleKey, ...]
+    lr_sizes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StoreManifest:
+    scale: int
+    layout: LayoutInfo
+    shards: tuple[ShardEntry, ...]
+
+    @property
+    def num_samples(self) -> int:
+        return sum(len(s.keys) for s in self.shards)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "scale": self.scale,
+                "layout": {"version": self.layout.version, "channels": list(self.layout.channels)},
+                "coeff_dim": self.layout.coeff_dim,
+                "num_samples": self.num_samples,
+                "shards": [
+                    {
+                        "file": s.file,
+                        "count": len(s.keys),
+                        "samples": [[k.source, k.track, k.frame] for k in s.keys],
+                        "lr_sizes": list(s.lr_sizes),
+                    }
+                    for s in self.shards
+                ],
+            },
+            indent=1,
+        )
+
+
+def read_manifest(path: Path) -> StoreManifest:
+    """Parse STORE/manifest.json; another format or version is a clear InputError."""
+    path = Path(path)
+    file = path / MANIFEST
+    if not file.is_file():
+        raise InputError(
+            f"not a priors store (no {MANIFEST}): {path}",
+            hint="make one with `facesr-video extract-priors ... --out STORE`",
+        )
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"store manifest is unreadable: {file} ({error})") from error
+    if data.get("format") != FORMAT:
+        raise InputError(f"{path} is not a {FORMAT} (format {data.get('format')!r})")
+    if data.get("version") != VERSION:
+        raise InputError(
+            f"store {path} has format version {data.get('version')}, this facesr-video "
+            f"reads version {VERSION}",
+            hint="rebuild it with this version's extract-priors into a new folder",
+        )
+    try:
+        layout = LayoutInfo(
+            str(data["layout"]["version"]),
+            tuple(data["layout"]["channels"]),
+            int(data["coeff_dim"]),
+        )
+        shards = tuple(
+            ShardEntry(
+                s["file"],
+                tuple(SampleKey(str(a), int(b), int(c)) for a, b, c in s["samples"]),
+                tuple(int(n) for n in s["lr_sizes"]),
+            )
+            for s in data["shards"]
+        )
+        return StoreManifest(int(data["scale"]), layout, shards)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"store manifest is corrupt: {file} ({error})") from error
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class StoreWriter:
+    """Appends samples to a store (new or existing), a shard at a time; skips stored keys.
+
+    Use as a context manager, or call `close()`: buffered samples are only kept once flushed.
+    """
+
+    def __init__(self, path: Path, scale: int, layout: LayoutInfo, shard_size: int = 256) -> None:
+        self.path = Path(path)
+        self.scale = scale
+        self.layout = layout
+        self.shard_size = shard_size
+        if self.path.exists() and not self.path.is_dir():
+            raise OutputError(f"store path is a file, not a folder: {self.path}")
+        if (self.path / MANIFEST).exists():
+            manifest = read_manifest(self.path)
+            if manifest.scale != scale:
+                raise InputError(
+                    f"store {self.path} holds x{manifest.scale} samples, not x{scale}",
+                    hint="use another --out folder for another scale",
+                )
+            if manifest.layout != layout:
+                raise InputError(
+                    f"store {self.path} uses prior layout {manifest.layout.version!r} "
+                    f"({len(manifest.layout.channels)} channels), not {layout.version!r}",
+                    hint="use another --out folder or rebuild the store",
+                )
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            manifest = StoreManifest(scale, layout, ())
+            _atomic_write_text(self.path / MANIFEST, manifest.to_json())
+        self._manifest = manifest
+        self._stored = {k for s in manifest.shards for k in s.keys}
+        self._buffer: list[StoreSample] = []
+
+    @property
+    def num_samples(self) -> int:
+        """Samples stored (flushed) plus buffered."""
+        return self._manifest.num_samples + len(self._buffer)
+
+    def has(self, source: str, track: int, frame: int) -> bool:
+        """True if this key is stored or buffered (so a resumed run can skip the work)."""
+        return SampleKey(source, track, frame) in self._stored
+
+    def append(self, sample: StoreSample) -> bool:
+        """Buffer a sample; False (and nothing done) if its key is already there."""
+        if sample.key in self._stored:
+            return False
+        self._check(sample)
+        self._buffer.append(sample)
+        self._stored.add(sample.key)
+        if len(self._buffer) >= self.shard_size:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Write buffered samples as one shard and commit it to the manifest."""
+        if not self._buffer:
+            return
+        index = len(self._manifest.shards)
+        name = f"shard-{index:06d}.safetensors"
+        tensors: dict[str, np.ndarray] = {}
+        for i, s in enumerate(self._buffer):
+            tensors[f"{i}.hr"] = np.ascontiguousarray(s.hr, dtype=np.uint8)
+            tensors[f"{i}.lr"] = np.ascontiguousarray(s.lr, dtype=np.uint8)
+            tensors[f"{i}.priors"] = np.ascontiguousarray(s.priors, dtype=np.float16)
+            tensors[f"{i}.coeffs"] = np.ascontiguousarray(s.coeffs, dtype=np.float32)
+        tmp = self.path / (name + ".tmp")
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(VERSION)})
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path / name)
+        entry = ShardEntry(
+            name,
+            tuple(s.key for s in self._buffer),
+            tuple(int(s.lr.shape[0]) for s in self._buffer),
+        )
+        self._manifest = StoreManifest(self.scale, self.layout, (*self._manifest.shards, entry))
+        _atomic_write_text(self.path / MANIFEST, self._manifest.to_json())
+        self._buffer = []
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        # On an error the buffer is still flushed: every buffered sample is complete.
+        self.close()
+
+    def _check(self, s: StoreSample) -> None:
+        n = s.lr.shape[0]
+        big = n * self.scale
+        c, d = len(self.layout.channels), self.layout.coeff_dim
+        if s.lr.shape != (n, n, 3) or s.hr.shape != (big, big, 3):
+            raise ValueError(
+                f"lr must be (n, n, 3) and hr (S*n, S*n, 3), got {s.lr.shape}, "
+                f"{s.hr.shape} at x{self.scale}"
+            )
+        if s.priors.shape != (c, big, big):
+            raise ValueError(f"priors must be ({c}, {big}, {big}), got {s.priors.shape}")
+        if s.coeffs.shape != (d,):
+            raise ValueError(f"coeffs must be ({d},), got {s.coeffs.shape}")
+
+
+class StoreReader:
+    """Random access to the samples of a store; shards are memory-mapped on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.manifest = read_manifest(self.path)
+        self._locations: list[tuple[int, int]] = [
+            (si, i) for si, s in enumerate(self.manifest.shards) for i in range(len(s.keys))
+        ]
+        self.keys: tuple[SampleKey, ...] = tuple(k for s in self.manifest.shards for k in s.keys)
+        self.lr_sizes: tuple[int, ...] = tuple(n for s in self.manifest.shards for n in s.lr_sizes)
+        self._open: dict[int, object] = {}
+
+    @property
+    def scale(self) -> int:
+        return self.manifest.scale
+
+    @property
+    def layout(self) -> LayoutInfo:
+        return self.manifest.layout
+
+    def __len__(self) -> int:
+        return len(self._locations)
+
+    def __getitem__(self, index: int) -> StoreSample:
+        shard, i = self._locations[index]
+        f = self._shard(shard)
+        key = self.keys[index]
+        try:
+            return StoreSample(
+                hr=f.get_tensor(f"{i}.hr"),  # type: ignore[attr-defined]
+                lr=f.get_tensor(f"{i}.lr"),  # type: ignore[attr-defined]
+                priors=f.get_tensor(f"{i}.priors"),  # type: ignore[attr-defined]
+                coeffs=f.get_tensor(f"{i}.coeffs"),  # type: ignore[attr-defined]
+                source=key.source,
+                track=key.track,
+                frame=key.frame,
+            )
+        except (SafetensorError, KeyError) as error:
+            file = self.manifest.shards[shard].file
+            raise InputError(f"store shard is damaged: {file}") from error
+
+    def _shard(self, index: int) -> object:
+        if index not in self._open:
+            file = self.path / self.manifest.shards[index].file
+            try:
+                self._open[index] = safe_open(str(file), framework="numpy")
+            except (SafetensorError, OSError) as error:
+                raise InputError(
+                    f"store shard is missing or damaged: {file} ({error})",
+                    hint="rebuild the store with extract-priors",
+                ) from error
+        return self._open[index]
+
+    def __getstate__(self) -> dict[str, object]:
+        # DataLoader workers re-open shards themselves (mmap handles do not pickle).
+        state = self.__dict__.copy()
+        state["_open"] = {}
+        return state
+
+    def sources(self) -> list[str]:
+        """Distinct source ids in stored order."""
+        return list(dict.fromkeys(k.source for k in self.keys))
+
+    def split(self, holdout: Iterable[str]) -> tuple[list[int], list[int]]:
+        """(train indices, validation indices): validation = samples whose source is held out."""
+        held = set(holdout)
+        train = [i for i, k in enumerate(self.keys) if k.source not in held]
+        val = [i for i, k in enumerate(self.keys) if k.source in held]
+        return train, val
+
+
+def holdout_sources(sources: Sequence[str], fraction: float, seed: int = 0) -> list[str]:
+    """A reproducible choice of about `fraction` of the sources (at least one if there are two)."""
+    if len(sources) < 2 or fraction <= 0:
+        return []
+    rng = np.random.default_rng(seed)
+    count = min(len(sources) - 1, max(1, round(fraction * len(sources))))
+    picks = rng.choice(len(sources), size=count, replace=False)
+    return sorted(sources[i] for i in picks)
