@@ -34,6 +34,9 @@ class FaceModel:
     albedo_basis: np.ndarray | None = None  # (A, V, 3) float32
     units: str = "cm"
     source: str = ""
+    # (low, high) for expression weights (ICT: blendshapes in [0, 1]); None when the basis is a
+    # signed PCA (BFM), whose weights are ~N(0, 1) and get a Gaussian prior instead of bounds.
+    expression_bounds: tuple[float, float] | None = (0.0, 1.0)
 
     @property
     def num_vertices(self) -> int:
@@ -46,6 +49,12 @@ class FaceModel:
     @property
     def num_expression(self) -> int:
         return int(self.expression_basis.shape[0])
+
+    @property
+    def gaze_expressions(self) -> np.ndarray:
+        """Indices (G,) of gaze shapes (eyeLook*): not observable from 68 landmarks."""
+        names = self.expression_names
+        return np.array([i for i, n in enumerate(names) if n.startswith("eyeLook")], np.int64)
 
     def vertices(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """Model-space vertices (V, 3) for identity (K,) and expression (E,) weights."""
