@@ -1,0 +1,161 @@
+"""Audio passthrough: every audio stream of IN copied packet for packet into OUT.
+
+Where OUT's container cannot hold a codec (MP2 in mp4, anything but Opus/Vorbis in webm) that
+stream is transcoded (AAC, or Opus for webm) and the plan says so, for one line to the user.
+Packets are handed out in time order so the writer can interleave them with the video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from facesr_video.video.probe import open_input
+
+# Audio codecs each container holds for certain (mov/mkv: whatever FFmpeg's muxer accepts).
+_CONTAINER_AUDIO: dict[str, set[str] | None] = {
+    "mp4": {"aac", "mp3", "alac", "flac", "opus", "ac3", "eac3"},
+    "webm": {"opus", "vorbis"},
+    "mov": None,
+    "matroska": None,
+}
+_DECODER_TO_CODEC = {"mp3float": "mp3", "mp2float": "mp2", "mp1float": "mp1"}
+
+
+@dataclass(frozen=True)
+class AudioPlan:
+    """What happens to one input audio stream."""
+
+    input_index: int
+    codec: str
+    action: str  # "copy" or "transcode"
+    target_codec: str  # == codec when copied
+
+    def describe(self) -> str:
+        if self.action == "copy":
+            return f"audio stream {self.input_index} ({self.codec}) copied"
+        return (
+            f"audio stream {self.input_index} ({self.codec}) transcoded to {self.target_codec}: "
+            "the output container cannot hold it"
+        )
+
+
+def codec_name(stream: av.audio.stream.AudioStream) -> str:
+    name = stream.codec_context.name
+    return _DECODER_TO_CODEC.get(name, name)
+
+
+def plan_audio(in_streams, muxer: str) -> list[AudioPlan]:
+    """Copy where `muxer` (FFmpeg name: mp4, mov, matroska, webm) holds the codec."""
+    plans = []
+    allowed = _CONTAINER_AUDIO.get(muxer)
+    fallback = "libopus" if muxer == "webm" else "aac"
+    for stream in in_streams:
+        codec = codec_name(stream)
+        if allowed is None or codec in allowed:
+            plans.append(AudioPlan(stream.index, codec, "copy", codec))
+        else:
+            plans.append(AudioPlan(stream.index, codec, "transcode", fallback))
+    return plans
+
+
+class _Transcoder:
+    """Decode one input stream and encode it again (AAC/Opus) with sample-exact timestamps."""
+
+    def __init__(self, in_stream, out_stream) -> None:
+        self.in_stream = in_stream
+        self.out_stream = out_stream
+        self.next_pts: int | None = None
+
+    def packets(self, packet: av.Packet | None) -> list[av.Packet]:
+        out: list[av.Packet] = []
+        decoded = self.in_stream.codec_context.decode(packet)
+        for frame in decoded:
+            rate = frame.sample_rate
+            if self.next_pts is None:
+                start = frame.time if frame.time is not None else 0.0
+                self.next_pts = round(start * rate)
+            frame.pts = self.next_pts
+            frame.time_base = Fraction(1, rate)
+            self.next_pts += frame.samples
+            out.extend(self.out_stream.encode(frame))
+        if packet is None:
+            out.extend(self.out_stream.encode(None))
+        return out
+
+
+class AudioPassthrough:
+    """Read IN's audio packets lazily and mux them into `output` up to a given time."""
+
+    def __init__(self, path: Path, output: av.container.OutputContainer) -> None:
+        self.output = output
+        self.container = open_input(path)
+        streams = list(self.container.streams.audio)
+        self.plans = plan_audio(streams, output.format.name.split(",")[0])
+        self._out: dict[int, av.stream.Stream] = {}
+        self._transcoders: dict[int, _Transcoder] = {}
+        for stream, plan in zip(streams, self.plans, strict=True):
+            if plan.action == "copy":
+                self._out[stream.index] = output.add_stream_from_template(stream)
+            else:
+                self._add_transcoder(stream, plan)
+        self._packets: Iterator[av.Packet] | None = (
+            self.container.demux(*streams) if streams else None
+        )
+        self._pending: av.Packet | None = None
+        self.copied_packets = 0
+
+    def _add_transcoder(self, stream, plan: AudioPlan) -> None:
+        cc = stream.codec_context
+        rate = cc.sample_rate
+        if plan.target_codec == "libopus":
+            rate = 48000
+        out = self.output.add_stream(plan.target_codec, rate=rate, layout=cc.layout.name)
+        self._out[stream.index] = out
+        self._transcoders[stream.index] = _Transcoder(stream, out)
+
+    def _next(self) -> av.Packet | None:
+        if self._pending is None and self._packets is not None:
+            for packet in self._packets:
+                if packet.dts is None and packet.pts is None:
+                    continue  # demuxer's end-of-stream marker
+                self._pending = packet
+                break
+            else:
+                self._packets = None
+        return self._pending
+
+    def mux_until(self, seconds: float | None) -> None:
+        """Mux every packet starting at or before `seconds` (None: all that remain)."""
+        while (packet := self._next()) is not None:
+            time = packet.dts if packet.dts is not None else packet.pts
+            if seconds is not None and float(time * packet.time_base) > seconds:
+                return
+            self._pending = None
+            self._mux(packet)
+
+    def _mux(self, packet: av.Packet) -> None:
+        index = packet.stream.index
+        transcoder = self._transcoders.get(index)
+        if transcoder is None:
+            packet.stream = self._out[index]
+            self.output.mux(packet)
+            self.copied_packets += 1
+        else:
+            for out in transcoder.packets(packet):
+                self.output.mux(out)
+
+    def finish(self) -> None:
+        """Mux what remains and flush the transcoders."""
+        self.mux_until(None)
+        for transcoder in self._transcoders.values():
+            for out in transcoder.packets(None):
+                self.output.mux(out)
+        self.close()
+
+    def close(self) -> None:
+        self.container.close()
