@@ -1,0 +1,65 @@
+"""`facesr-video train STORE --scale S --out RUN`: train the SAM network on a priors store.
+
+Under `torchrun --nproc_per_node N -m facesr_video train ...` it runs DistributedDataParallel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from facesr_video.cli import app
+from facesr_video.cli.state import cli_state
+
+
+@app.command("train")
+def train_command(
+    store: Path = typer.Argument(..., help="A store made by `facesr-video extract-priors`."),
+    scale: int = typer.Option(..., "--scale", "-s", help="4 or 8; must match the store."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
+    model: str = typer.Option(
+        "sam-light", "--model", help="Network variant (sam-light, sam-base)."
+    ),
+    steps: int = typer.Option(2000, "--steps", help="Total optimiser steps."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Patches per step (per process)."),
+    patch: int = typer.Option(32, "--patch", help="LR patch size in pixels (multiple of 8)."),
+    lr: float = typer.Option(2e-4, "--lr", help="Peak learning rate (AdamW, cosine schedule)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from RUN/checkpoint.pt."),
+    priors: str = typer.Option("all", "--priors", help="none | render | all."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    eval_every: int = typer.Option(500, "--eval-every", help="Validate every N steps."),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Checkpoint every N."),
+    holdout: list[str] = typer.Option(
+        [], "--holdout", help="Source id held out for validation (repeatable)."
+    ),
+    workers: int = typer.Option(2, "--workers", help="DataLoader worker processes."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train the 3D-prior-guided SR network; writes RUN/model.safetensors."""
+    from facesr_video.sr.train import TrainConfig, train
+
+    config = TrainConfig(
+        model=model,
+        priors=priors,
+        steps=steps,
+        batch_size=batch_size,
+        patch=patch,
+        lr=lr,
+        resume=resume,
+        device=device,
+        eval_every=eval_every,
+        checkpoint_every=checkpoint_every,
+        holdout=tuple(holdout),
+        num_workers=workers,
+        seed=seed,
+        quiet=cli_state.quiet,
+    )
+    result = train(store, scale, out, config)
+    if result.evals:
+        last = result.evals[-1]
+        typer.echo(
+            f"step {result.steps}: PSNR {last.psnr:.2f} dB (bicubic {last.bicubic_psnr:.2f}), "
+            f"SSIM {last.ssim:.4f} (bicubic {last.bicubic_ssim:.4f})"
+        )
+    typer.echo(str(result.weights))
