@@ -1,0 +1,91 @@
+"""SAMNet: shapes for each scale and prior mode, conditioning really used, input checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from facesr_video.errors import ModelError
+from facesr_video.sr.config import VARIANTS, SAMConfig
+from facesr_video.sr.network import SAMNet, count_parameters, create_model
+
+SMALL = dict(channels=8, num_groups=1, blocks_per_group=1, cond_channels=8, reduction=2)
+
+
+def _inputs(scale: int, h: int, w: int, b: int = 2, cp: int = 5, d: int = 7):
+    return torch.rand(b, 3, h, w), torch.rand(b, cp, h * scale, w * scale), torch.randn(b, d)
+
+
+@pytest.mark.parametrize("scale", [4, 8])
+@pytest.mark.parametrize("mode", ["none", "render", "all"])
+def test_output_shape_each_scale_and_mode(scale: int, mode: str) -> None:
+    cfg = SAMConfig(scale=scale, **SMALL).with_priors(mode, 5, 7)
+    model = SAMNet(cfg).eval()
+    lr, priors, coeffs = _inputs(scale, 16, 24)
+    out = model(lr, priors, coeffs)
+    assert out.shape == (2, 3, 16 * scale, 24 * scale)
+    assert torch.isfinite(out).all()
+
+
+def test_starts_near_bicubic() -> None:
+    model = SAMNet(SAMConfig(scale=4, **SMALL)).eval()
+    lr = torch.rand(1, 3, 16, 16)
+    bicubic = torch.nn.functional.interpolate(lr, scale_factor=4, mode="bicubic")
+    assert (model(lr) - bicubic).abs().mean() < 0.05
+
+
+def test_gradients_reach_condition_net_and_coefficients() -> None:
+    model = SAMNet(SAMConfig(scale=4, **SMALL).with_priors("all", 5, 7))
+    lr, priors, coeffs = _inputs(4, 16, 16)
+    model(lr, priors, coeffs).square().mean().backward()
+    cond_grads = [p.grad for p in model.cond_net.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in cond_grads)
+    assert model.cond_net.coeff_proj.weight.grad.abs().sum() > 0
+
+
+def test_priors_change_the_output_only_when_used() -> None:
+    lr, priors, coeffs = _inputs(4, 16, 16)
+    torch.manual_seed(0)
+    with_priors = SAMNet(SAMConfig(scale=4, **SMALL).with_priors("all", 5, 7)).eval()
+    a = with_priors(lr, priors, coeffs)
+    b = with_priors(lr, priors.flip(-1), coeffs)
+    c = with_priors(lr, priors, coeffs * 3)
+    assert not torch.allclose(a, b) and not torch.allclose(a, c)
+    plain = SAMNet(SAMConfig(scale=4, **SMALL)).eval()
+    assert torch.equal(plain(lr, priors, coeffs), plain(lr, None, None))
+
+
+def test_prior_mode_none_has_no_condition_parameters() -> None:
+    none = SAMNet(SAMConfig(scale=4, **SMALL))
+    allp = SAMNet(SAMConfig(scale=4, **SMALL).with_priors("all", 5, 7))
+    assert none.cond_net is None
+    assert count_parameters(allp) > count_parameters(none)
+
+
+def test_bad_inputs_say_what_is_expected() -> None:
+    model = SAMNet(SAMConfig(scale=4, **SMALL).with_priors("all", 5, 7))
+    lr, priors, coeffs = _inputs(4, 16, 16)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        model(torch.rand(1, 3, 12, 16))
+    with pytest.raises(ValueError, match="HR crop size"):
+        model(lr, priors[..., :32, :32], coeffs)
+    with pytest.raises(ValueError, match="coeffs"):
+        model(lr, priors, None)
+
+
+def test_config_validation_and_json_round_trip() -> None:
+    with pytest.raises(ValueError):
+        SAMConfig(scale=3)
+    with pytest.raises(ValueError):
+        SAMConfig(prior_mode="render")
+    cfg = SAMConfig(scale=8, **SMALL).with_priors("render", 5, 7)
+    assert cfg.coeff_dim == 0
+    assert SAMConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_create_model_by_name_with_overrides() -> None:
+    model = create_model("sam-light", scale=8)
+    assert model.config.scale == 8
+    assert model.config.channels == VARIANTS["sam-light"].channels
+    with pytest.raises(ModelError, match="unknown model"):
+        create_model("sam-huge")
