@@ -167,12 +167,13 @@ def markdown_report(
             f"{clip.faces} faces scored",
             "",
         ]
-        lines += [f"![{clip.name} frame strip]({path})" for path in clip_pictures.strips]
+        shown = [(f"{clip.name} frame strip", path) for path in clip_pictures.strips]
         if clip_pictures.zoom:
-            lines.append(f"![{clip.name} face zoom]({clip_pictures.zoom})")
+            shown.append((f"{clip.name} face zoom", clip_pictures.zoom))
         if clip_pictures.plot:
-            lines.append(f"![{clip.name} per-frame PSNR and flicker]({clip_pictures.plot})")
-        lines.append("")
+            shown.append((f"{clip.name} per-frame PSNR and flicker", clip_pictures.plot))
+        for alt, path in shown:  # one paragraph each, so they stack rather than flow inline
+            lines += [f"![{alt}]({path})", ""]
     return "\n".join(lines)
 
 
