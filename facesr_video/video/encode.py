@@ -160,10 +160,11 @@ class VideoWriter:
         self._temp = None
 
     def _muxer_options(self, muxer: str) -> dict[str, str]:
-        """mp4/mov: a movie timescale as fine as the video's, so edit lists keep exact pts."""
+        """Keep every pts exact: mp4/mov get a movie timescale as fine as the video's (edit
+        lists); matroska/webm keep negative audio pts (AAC priming) instead of shifting all."""
         if muxer in ("mp4", "mov"):
             return {"movie_timescale": str(self.target.time_base.denominator)}
-        return {}
+        return {"avoid_negative_ts": "disabled"}
 
     def _make_temp(self) -> Path:
         try:
