@@ -1,4 +1,8 @@
-"""Checks on OUT before any work starts: container from the extension, folder, overwrite, != IN."""
+"""Checks on OUT before any work starts: container from the extension, folder, overwrite, != IN.
+
+mp4/mov keep every timestamp exactly (their time base follows the input's); Matroska/WebM store
+milliseconds, so there each frame's time is the input's rounded to the nearest millisecond.
+"""
 
 from __future__ import annotations
 

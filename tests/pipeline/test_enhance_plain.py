@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -67,9 +68,17 @@ def test_crema_d_flv_vp6_mp3(tmp_path: Path) -> None:
 def test_vfr_clip(tmp_path: Path) -> None:
     pts = [0, 3000, 9000, 10000, 30000, 31500, 45000, 46000]
     src = write_clip(tmp_path / "vfr.mp4", pts, audio_seconds=0.6, duration=1000)
-    out = tmp_path / "vfr_x4.mkv"
+    out = tmp_path / "vfr_x4.mp4"
     _enhance(src, out, 4)
     _check_same_timing_and_audio(src, out, 4, copied=True)
+    # Matroska counts in milliseconds: the same frames, each pts rounded to the nearest ms.
+    mkv = tmp_path / "vfr_x4.mkv"
+    _enhance(src, mkv, 4)
+    times = read_video(mkv).times
+    assert len(times) == len(pts)
+    assert all(
+        abs(t - Fraction(p, 90000)) <= Fraction(1, 2000) for t, p in zip(times, pts, strict=True)
+    )
 
 
 def test_rotated_clip_keeps_rotation(tmp_path: Path) -> None:
