@@ -109,3 +109,20 @@ def landmark_box(landmarks68: np.ndarray) -> Box:
     x0, y0 = pts.min(axis=0) - 0.5
     x1, y1 = pts.max(axis=0) + 0.5
     return (float(x0), float(y0), float(x1), float(y1))
+
+
+# Where dlib's HOG detector puts its box relative to the landmarks' bounding box (centre offset
+# and size, in units of the landmark box), measured on whitehouse/wh_obama_01 (std ~0.015): the
+# shape predictor was trained on such boxes, so a box predicted by the tracker is turned into one.
+_BOX_OFFSET = (0.031, -0.143)
+_BOX_SCALE = (1.040, 0.985)
+
+
+def predictor_box(landmark_box_: Box) -> Box:
+    """Detector-style box for a face whose landmarks' bounding box is `landmark_box_`."""
+    x0, y0, x1, y1 = landmark_box_
+    w, h = x1 - x0, y1 - y0
+    cx = (x0 + x1) / 2 + _BOX_OFFSET[0] * w
+    cy = (y0 + y1) / 2 + _BOX_OFFSET[1] * h
+    hw, hh = _BOX_SCALE[0] * w / 2, _BOX_SCALE[1] * h / 2
+    return (cx - hw, cy - hh, cx + hw, cy + hh)

@@ -1,0 +1,198 @@
+"""Streaming face analysis of low-resolution frames: detect, landmark, track, align.
+
+`FaceAnalyzer.analyze(frame_index, rgb)` is called once per frame, in order, and returns one
+`FaceObservation` per confirmed track visible in that frame. Tracks follow the landmarks' bounding
+box; on frames without a detection pass (see `detect_every`) or where the detector misses a face
+(profile, blur), the track's predicted box seeds the landmark predictor and the box is re-derived
+from the landmarks found. A track missed by `max_misses` detection passes in a row is let go.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facesr_video.errors import InputError
+from facesr_video.faces.align import Alignment, align, native_size, nearest_crop_size
+from facesr_video.faces.detect import Box, FaceDetector, box_size
+from facesr_video.faces.landmarks import (
+    WORK_SIZE,
+    landmark_box,
+    predict_landmarks,
+    predictor_box,
+)
+from facesr_video.faces.track import Tracker, TrackerConfig
+
+FACE_CHOICES = ("all", "largest")
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    """Options of the face analysis (sizes in low-resolution frame pixels)."""
+
+    detector: str = "hog"  # "hog" or "cnn"
+    detect_every: int = 1  # run the detector on every n-th frame; track in between
+    min_face: float = 20.0  # faces whose detector box is narrower are skipped (and counted)
+    faces: str = "all"  # "all" or "largest" (one face per frame)
+    landmark_work_size: float = WORK_SIZE  # enlarge small faces to this for the predictor
+    crop_hysteresis: float = 1.15  # a track changes crop size only past this ratio
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise InputError(f"detect_every must be at least 1, got {self.detect_every}")
+        if self.faces not in FACE_CHOICES:
+            raise InputError(f"unknown faces option {self.faces!r}", "use 'all' or 'largest'")
+        if self.min_face <= 0:
+            raise InputError(f"min_face must be positive, got {self.min_face}")
+
+
+@dataclass(frozen=True, eq=False)
+class FaceObservation:
+    """One tracked face in one frame."""
+
+    track_id: int
+    frame_index: int
+    box: Box  # bounding box of the landmarks, frame pixels (x0, y0, x1, y1)
+    landmarks68: np.ndarray  # (68, 2) float32, frame pixels, dlib iBUG-68 order
+    detected: bool  # True: matched to a fresh detection; False: found from the prediction
+    score: float  # detector score of the track's latest matched detection
+    misses: int  # detection passes since that detection (0 when detected)
+    alignment: Alignment  # crop_from_frame at the track's (stable) native crop size
+
+    @property
+    def quality(self) -> float:
+        """1 for a fresh detection, decaying while the face is only predicted."""
+        return 1.0 if self.detected else 0.5 ** (1 + self.misses)
+
+
+@dataclass(frozen=True)
+class AnalyzerStats:
+    """Counts for the end-of-run summary."""
+
+    frames: int
+    frames_with_faces: int
+    detections: int  # faces found by the detector (at least min_face)
+    observations: int  # FaceObservations returned
+    tracks: int  # confirmed tracks
+    skipped_small: int  # detections narrower than min_face
+
+
+class FaceAnalyzer:
+    """Detects, tracks and aligns every face of a stream of frames."""
+
+    def __init__(self, config: AnalyzerConfig | None = None) -> None:
+        self.config = config or AnalyzerConfig()
+        # Look a little below min_face so faces just too small are seen, skipped and counted.
+        self.detector = FaceDetector(self.config.detector, min_face=0.8 * self.config.min_face)
+        self.tracker = Tracker(self.config.tracker)
+        self._frames = 0
+        self._frames_with_faces = 0
+        self._detections = 0
+        self._observations = 0
+        self._skipped_small = 0
+        self._crop_sizes: dict[int, int] = {}
+        self._scores: dict[int, float] = {}
+
+    @property
+    def stats(self) -> AnalyzerStats:
+        return AnalyzerStats(
+            frames=self._frames,
+            frames_with_faces=self._frames_with_faces,
+            detections=self._detections,
+            observations=self._observations,
+            tracks=self.tracker.tracks_started,
+            skipped_small=self._skipped_small,
+        )
+
+    def smallest_face(self, height: int, width: int) -> float:
+        """Smallest face (detector box width, px) this analyzer finds on such frames."""
+        return max(self.config.min_face, self.detector.smallest_face(height, width))
+
+    def analyze(self, frame_index: int, rgb: np.ndarray) -> list[FaceObservation]:
+        """Faces of the next frame of the stream.
+
+        Args:
+            frame_index: the frame's index in the video (recorded in the observations).
+            rgb: (H, W, 3) uint8 RGB frame.
+
+        Returns:
+            one observation per confirmed track in view, by track id.
+        """
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise InputError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
+        detect = self._frames % self.config.detect_every == 0
+        self._frames += 1
+        found: dict[int, tuple[np.ndarray, float]] = {}  # detection index -> landmarks, score
+        if detect:
+            detections = []
+            for det in self.detector(rgb):
+                if det.width < self.config.min_face:
+                    self._skipped_small += 1
+                else:
+                    detections.append(det)
+            self._detections += len(detections)
+            boxes = []
+            for i, det in enumerate(detections):
+                lm = predict_landmarks(rgb, det.box, self.config.landmark_work_size)
+                found[i] = (lm, det.score)
+                boxes.append(landmark_box(lm))
+            tracked = self.tracker.step(boxes)
+        else:
+            tracked = self.tracker.predict()
+
+        height, width = rgb.shape[:2]
+        observations = []
+        for track in tracked:
+            if track.detection is not None:
+                landmarks, score = found[track.detection]
+                self._scores[track.track_id] = score
+            else:
+                cx, cy = (track.box[0] + track.box[2]) / 2, (track.box[1] + track.box[3]) / 2
+                if not (0 <= cx < width and 0 <= cy < height):
+                    continue  # predicted out of the frame: nothing to look at
+                landmarks = predict_landmarks(
+                    rgb, predictor_box(track.box), self.config.landmark_work_size
+                )
+                self.tracker.correct(track.track_id, landmark_box(landmarks))
+            observations.append(
+                FaceObservation(
+                    track_id=track.track_id,
+                    frame_index=frame_index,
+                    box=landmark_box(landmarks),
+                    landmarks68=landmarks,
+                    detected=track.detection is not None,
+                    score=self._scores.get(track.track_id, 0.0),
+                    misses=track.misses,
+                    alignment=align(landmarks, self._crop_size(track.track_id, landmarks)),
+                )
+            )
+        if self.config.faces == "largest" and observations:
+            observations = [max(observations, key=lambda o: box_size(o.box))]
+        observations.sort(key=lambda o: o.track_id)
+        self._forget_dead_tracks()
+        self._observations += len(observations)
+        self._frames_with_faces += bool(observations)
+        return observations
+
+    def _crop_size(self, track_id: int, landmarks: np.ndarray) -> int:
+        """The track's crop side: the nearest bucket, changed only past the hysteresis ratio."""
+        size = native_size(landmarks)
+        best = nearest_crop_size(size)
+        current = self._crop_sizes.get(track_id)
+        if current is None or (
+            best != current
+            and abs(math.log(size / current)) - abs(math.log(size / best))
+            > math.log(self.config.crop_hysteresis)
+        ):
+            current = best
+        self._crop_sizes[track_id] = current
+        return current
+
+    def _forget_dead_tracks(self) -> None:
+        alive = set(self.tracker.active_ids)
+        for table in (self._crop_sizes, self._scores):
+            for track_id in [t for t in table if t not in alive]:
+                del table[track_id]
