@@ -165,12 +165,16 @@ def interpolate(attr: torch.Tensor, raster: Raster, tris: torch.Tensor) -> torch
         raise ValueError(f"attr on {attr.device} but raster on {raster.tri_id.device}")
     num_verts, channels = attr.shape[1], attr.shape[2]
     tris = _check_tris(tris, num_verts, attr.device)
-    tri = raster.tri_id.clamp(min=0)
-    offset = (torch.arange(batch, device=attr.device) * num_verts).view(batch, 1, 1, 1)
-    vidx = tris[tri] + offset  # (B, H, W, 3)
-    values = attr.reshape(batch * num_verts, channels)[vidx]  # (B, H, W, 3, C)
-    out = (values * raster.bary.to(attr.dtype).unsqueeze(-1)).sum(-2)
-    return out * raster.mask.unsqueeze(-1).to(out.dtype)
+    height, width = raster.size
+    flat_id = raster.tri_id.reshape(-1)
+    covered = (flat_id >= 0).nonzero().squeeze(1)
+    image = torch.div(covered, height * width, rounding_mode="floor")
+    vidx = tris.index_select(0, flat_id.index_select(0, covered)) + (image * num_verts)[:, None]
+    values = attr.reshape(batch * num_verts, channels)[vidx]  # (N, 3, C)
+    bary = raster.bary.reshape(-1, 3).index_select(0, covered).to(attr.dtype)
+    blended = torch.bmm(bary.unsqueeze(1), values).squeeze(1)  # (N, C)
+    out = attr.new_zeros(batch * height * width, channels).index_put((covered,), blended)
+    return out.view(batch, height, width, channels)
 
 
 def pixels_to_clip(

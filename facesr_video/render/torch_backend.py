@@ -59,75 +59,115 @@ def rasterize_ids(
     device = verts_clip.device
     with torch.no_grad():
         sx, sy, sz, w = _screen(verts_clip.detach().float(), height, width)
-        flat = tris.reshape(-1)
-        tx = sx.index_select(1, flat).view(batch * num_tris, 3)
-        ty = sy.index_select(1, flat).view(batch * num_tris, 3)
-        tz = sz.index_select(1, flat).view(batch * num_tris, 3)
-        tw = w.index_select(1, flat).view(batch * num_tris, 3)
-
-        x0, x1, x2 = tx.unbind(1)
-        y0, y1, y2 = ty.unbind(1)
-        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-        # Bounding boxes of pixel centres, clamped to the image (floats clamped before int cast).
-        xmin = tx.amin(1).clamp(-1.0, width).ceil()
-        xmax = tx.amax(1).clamp(-1.0, width).floor()
-        ymin = ty.amin(1).clamp(-1.0, height).ceil()
-        ymax = ty.amax(1).clamp(-1.0, height).floor()
-        xmin = xmin.clamp(min=0.0)
-        ymin = ymin.clamp(min=0.0)
-        xmax = xmax.clamp(max=width - 1.0)
-        ymax = ymax.clamp(max=height - 1.0)
-        nx = (xmax - xmin + 1.0).clamp(min=0.0)
-        ny = (ymax - ymin + 1.0).clamp(min=0.0)
-        valid = (tw > 0).all(1) & (area != 0) & torch.isfinite(area)
-        count = (nx * ny * valid).long()
-
-        live = count.nonzero().squeeze(1)
+        table, count = _triangle_setup(sx, sy, sz, w, tris, height, width)
         keys = torch.full((batch * height * width,), _EMPTY_KEY, dtype=torch.int64, device=device)
+        live = count.nonzero().squeeze(1)
         if live.numel() == 0:
             return torch.full((batch, height, width), -1, dtype=torch.int64, device=device)
-
-        sign = torch.sign(area[live])
-        # Oriented edges e0: v1->v2, e1: v2->v0, e2: v0->v1 (e_i is opposite vertex i).
-        ex = torch.stack([x2 - x1, x0 - x2, x1 - x0], 1)[live] * sign[:, None]
-        ey = torch.stack([y2 - y1, y0 - y2, y1 - y0], 1)[live] * sign[:, None]
-        # Top-left rule: an edge owns the centres lying exactly on it when it points "up", or
-        # is horizontal pointing right; the neighbour sharing it sees it reversed, so not both.
-        owns = (ey < 0) | ((ey == 0) & (ex > 0))
-        table = torch.cat(
-            [
-                tx[live],
-                ty[live],
-                tz[live],
-                sign[:, None],
-                1.0 / area[live].abs()[:, None],
-                owns.float(),
-                xmin[live, None],
-                ymin[live, None],
-                nx[live, None],
-            ],
-            1,
-        )
-        tri_global = live
-        counts = count[live]
+        table = table.index_select(0, live)
+        counts = count.index_select(0, live)
         ends = counts.cumsum(0)
         # Chunk over triangles so that no chunk holds more than _MAX_CANDIDATES candidates.
         bounds = [0]
         if int(ends[-1]) > _MAX_CANDIDATES:
-            cuts = torch.searchsorted(
-                ends, torch.arange(_MAX_CANDIDATES, int(ends[-1]), _MAX_CANDIDATES, device=device)
-            )
-            bounds += sorted(set(int(c) + 1 for c in cuts.tolist()))
+            steps = torch.arange(_MAX_CANDIDATES, int(ends[-1]), _MAX_CANDIDATES, device=device)
+            bounds += sorted({int(c) + 1 for c in torch.searchsorted(ends, steps).tolist()})
         bounds.append(live.numel())
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            if hi <= lo:
-                continue
-            _scatter_chunk(
-                keys, table[lo:hi], tri_global[lo:hi], counts[lo:hi], num_tris, height, width
-            )
-
+            if hi > lo:
+                _scatter_chunk(
+                    keys, table[lo:hi], live[lo:hi], counts[lo:hi], num_tris, height, width
+                )
         tri_id = torch.where(keys == _EMPTY_KEY, torch.full_like(keys, -1), keys & 0xFFFFFFFF)
         return tri_id.view(batch, height, width)
+
+
+def _triangle_setup(
+    sx: torch.Tensor,
+    sy: torch.Tensor,
+    sz: torch.Tensor,
+    w: torch.Tensor,
+    tris: torch.Tensor,
+    height: int,
+    width: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-triangle coverage set-up: affine edge functions, depth plane and pixel bounding box.
+
+    Coordinates are centred on the image (X = x - (W-1)/2) to keep float32 error small. Each edge
+    function is computed from its two vertices in index order and then negated as needed, so two
+    triangles sharing an edge get exactly opposite functions: no gaps and, with the top-left rule,
+    no double hits along shared edges.
+
+    Args:
+        sx, sy, sz, w: (B, V) pixel x, y, z/w and clip w of the vertices.
+        tris: (F, 3) int64.
+
+    Returns:
+        table: (B*F, 20) rows A (3), B (3), C (3) with edge_i = A_i X + B_i Y + C_i >= 0 inside
+            (the weight of vertex i times 2|area|), owns-edge flags (3), X0, Y0, z0, dz/dX, dz/dY,
+            bbox xmin, ymin (pixel indices) and bbox width;
+        count: (B*F,) int64 pixel centres in each triangle's bounding box (0 when culled).
+    """
+    batch = sx.shape[0]
+    num_tris = tris.shape[0]
+    cx, cy = (width - 1) * 0.5, (height - 1) * 0.5
+    flat = tris.reshape(-1)
+    tx = (sx - cx).index_select(1, flat).view(batch * num_tris, 3)
+    ty = (sy - cy).index_select(1, flat).view(batch * num_tris, 3)
+    tz = sz.index_select(1, flat).view(batch * num_tris, 3)
+    tw = w.index_select(1, flat).view(batch * num_tris, 3)
+
+    # Edge i joins vertices (i+1)%3 -> (i+2)%3; take its ends in vertex-index order.
+    first, second = [1, 2, 0], [2, 0, 1]
+    ia, ib = tris[:, first], tris[:, second]
+    swap = (ia > ib).repeat(batch, 1)
+    ax, bx = tx[:, first], tx[:, second]
+    ay, by = ty[:, first], ty[:, second]
+    px, qx = torch.where(swap, bx, ax), torch.where(swap, ax, bx)
+    py, qy = torch.where(swap, by, ay), torch.where(swap, ay, by)
+    coef_a = py - qy
+    coef_b = qx - px
+    coef_c = (qy - py) * px - (qx - px) * py
+    flip = 1.0 - 2.0 * swap.float()
+    area = (coef_a[:, 0:1] * tx[:, 0:1] + coef_b[:, 0:1] * ty[:, 0:1] + coef_c[:, 0:1]) * flip[
+        :, 0:1
+    ]
+    sign = torch.sign(area)
+    orient = flip * sign
+    coef_a, coef_b, coef_c = coef_a * orient, coef_b * orient, coef_c * orient
+    # Top-left rule: a centre exactly on an edge belongs to the triangle for which that edge
+    # points up (or right when horizontal); the neighbour sees it reversed, so exactly one owns it.
+    owns = (coef_a > 0) | ((coef_a == 0) & (coef_b > 0))
+
+    inv_area = 1.0 / area.abs().clamp(min=1e-30)
+    dz = tz - tz[:, 0:1]
+    dz_dx = (coef_a * dz).sum(1, keepdim=True) * inv_area
+    dz_dy = (coef_b * dz).sum(1, keepdim=True) * inv_area
+
+    xmin = (tx.amin(1) + cx).clamp(-1.0, width).ceil().clamp(min=0.0)
+    xmax = (tx.amax(1) + cx).clamp(-1.0, width).floor().clamp(max=width - 1.0)
+    ymin = (ty.amin(1) + cy).clamp(-1.0, height).ceil().clamp(min=0.0)
+    ymax = (ty.amax(1) + cy).clamp(-1.0, height).floor().clamp(max=height - 1.0)
+    nx = (xmax - xmin + 1.0).clamp(min=0.0)
+    ny = (ymax - ymin + 1.0).clamp(min=0.0)
+    valid = (tw > 0).all(1) & (area[:, 0] != 0) & torch.isfinite(area[:, 0])
+    count = (nx * ny * valid).long()
+    table = torch.cat(
+        [
+            coef_a,
+            coef_b,
+            coef_c,
+            owns.float(),
+            tx[:, 0:1],
+            ty[:, 0:1],
+            tz[:, 0:1],
+            dz_dx,
+            dz_dy,
+            torch.stack([xmin, ymin, nx], 1),
+        ],
+        1,
+    )
+    return table, count
 
 
 def _scatter_chunk(
@@ -143,41 +183,37 @@ def _scatter_chunk(
 
     Args:
         keys: (B*H*W,) int64 packed (depth bits, triangle id), min wins.
-        table: (T, 17) per-triangle rows: x (3), y (3), z/w (3), orientation sign, 1/|area|,
-            owns-edge flags (3), bbox xmin, ymin, width.
+        table: (T, 20) rows from `_triangle_setup`.
         tri_global: (T,) index into the flattened (B*F) triangles.
         counts: (T,) candidate pixels per triangle.
     """
     total = int(counts.sum())
+    device = counts.device
     local_tri = torch.repeat_interleave(
-        torch.arange(counts.numel(), device=counts.device), counts, output_size=total
+        torch.arange(counts.numel(), device=device), counts, output_size=total
     )
     starts = counts.cumsum(0) - counts
-    offset = torch.arange(total, device=counts.device) - starts[local_tri]
-    rows = table[local_tri]
-    nx = rows[:, 16].long()
-    px = rows[:, 14] + (offset % nx).float()
-    py = rows[:, 15] + torch.div(offset, nx, rounding_mode="floor").float()
-
-    tx, ty, tz = rows[:, 0:3], rows[:, 3:6], rows[:, 6:9]
-    sign = rows[:, 9:10]
-    inv_area = rows[:, 10:11]
-    owns = rows[:, 11:14] > 0
-    # Edge i runs from vertex (i+1)%3 to (i+2)%3; its value at the pixel is the weight of vertex i.
-    ax = tx[:, [1, 2, 0]]
-    ay = ty[:, [1, 2, 0]]
-    bx = tx[:, [2, 0, 1]]
-    by = ty[:, [2, 0, 1]]
-    edge = ((bx - ax) * (py[:, None] - ay) - (by - ay) * (px[:, None] - ax)) * sign
-    inside = ((edge > 0) | ((edge == 0) & owns)).all(1)
-    lam = edge * inv_area
-    z = (lam * tz).sum(1)
+    offset = torch.arange(total, device=device) - starts.index_select(0, local_tri)
+    rows = table.index_select(0, local_tri)
+    nx = rows[:, 19].long()
+    row_in_box = torch.div(offset, nx, rounding_mode="floor")
+    px = rows[:, 17] + (offset - row_in_box * nx).float()
+    py = rows[:, 18] + row_in_box.float()
+    big_x = (px - (width - 1) * 0.5)[:, None]
+    big_y = (py - (height - 1) * 0.5)[:, None]
+    edge = rows[:, 0:3] * big_x + rows[:, 3:6] * big_y + rows[:, 6:9]
+    inside = ((edge > 0) | ((edge == 0) & (rows[:, 9:12] > 0))).all(1)
+    z = (
+        rows[:, 14]
+        + rows[:, 15] * (big_x[:, 0] - rows[:, 12])
+        + rows[:, 16] * (big_y[:, 0] - rows[:, 13])
+    )
     inside &= (z >= -1.0) & (z <= 1.0)
 
     sel = inside.nonzero().squeeze(1)
     if sel.numel() == 0:
         return
-    tri = tri_global[local_tri[sel]]
+    tri = tri_global.index_select(0, local_tri.index_select(0, sel))
     image = torch.div(tri, num_tris, rounding_mode="floor")
     pix = image * (height * width) + py[sel].long() * width + px[sel].long()
     depth01 = ((z[sel] + 1.0) * 0.5).clamp(0.0, 1.0).contiguous()
