@@ -122,12 +122,17 @@ def ssim_map(
     _check_pair(a, b, None)
     if min(a.shape[-2:]) < window:
         raise ValueError(f"images {tuple(a.shape[-2:])} are smaller than the {window}px window")
-    kernel = gaussian_window(window, sigma).to(a.device)
-    x, y = a.double(), b.double()
-    mu_x, mu_y = _blur_valid(x, kernel), _blur_valid(y, kernel)
-    var_x = _blur_valid(x * x, kernel) - mu_x**2
-    var_y = _blur_valid(y * y, kernel) - mu_y**2
-    cov = _blur_valid(x * y, kernel) - mu_x * mu_y
+    # float32 is accurate enough for local moments of [0, 1] data and far faster than float64
+    # on a CPU; the five moment images go through one grouped convolution.
+    # Centring on 0.5 keeps the E[x^2] - E[x]^2 cancellation small.
+    x, y = a.float() - 0.5, b.float() - 0.5
+    kernel = gaussian_window(window, sigma).to(device=a.device, dtype=torch.float32)
+    moments = _blur_valid(torch.cat([x, y, x * x, y * y, x * y], dim=1), kernel)
+    mu_x, mu_y, xx, yy, xy = moments.chunk(5, dim=1)
+    var_x = xx - mu_x**2
+    var_y = yy - mu_y**2
+    cov = xy - mu_x * mu_y
+    mu_x, mu_y = mu_x + 0.5, mu_y + 0.5
     numerator = (2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)
     denominator = (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2)
     return (numerator / denominator).to(a.dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -191,3 +192,33 @@ def test_jitter_known_alternation() -> None:
     # acceleration at every interior frame is +-2 px in x
     assert landmark_jitter(tracks) == pytest.approx(2.0)
     assert math.isnan(landmark_jitter(tracks[:2]))
+
+
+def _ssim_reference(a: np.ndarray, b: np.ndarray) -> float:
+    """Independent float64 SSIM (scipy filtering, valid region) of two (H, W) images."""
+    from scipy.ndimage import correlate
+
+    coords = np.arange(11) - 5.0
+    g = np.exp(-(coords**2) / (2 * 1.5**2))
+    kernel = np.outer(g, g) / np.outer(g, g).sum()
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        return correlate(x, kernel, mode="constant")[5:-5, 5:-5]
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    ssim_values = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
+    return float(ssim_values.mean())
+
+
+def test_ssim_matches_independent_float64_reference() -> None:
+    a = _images(batch=1, size=40, seed=3)
+    b = (a + 0.08 * torch.randn(a.shape, generator=torch.Generator().manual_seed(4))).clamp(0, 1)
+    luma_a = rgb_to_luma(a)[0, 0].double().numpy()
+    luma_b = rgb_to_luma(b)[0, 0].double().numpy()
+    assert ssim(a, b).item() == pytest.approx(_ssim_reference(luma_a, luma_b), abs=1e-5)
