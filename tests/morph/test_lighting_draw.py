@@ -1,0 +1,46 @@
+"""SH lighting recovers a known light; the mesh overlay draws where the mesh projects."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facesr_video.morph.draw import draw_mesh, front_facing
+from facesr_video.morph.lighting import fit_lighting, shade, vertex_normals
+
+
+def test_fit_lighting_recovers_known_coefficients():
+    rng = np.random.default_rng(0)
+    normals = rng.normal(0, 1, (2000, 3))
+    normals[:, 2] = -np.abs(normals[:, 2])  # facing a camera looking along +z
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    lighting = rng.normal(0, 0.05, (9, 3))
+    lighting[0] = 0.6
+    albedo = rng.uniform(0.3, 0.9, (2000, 3))
+    colors = shade(normals, lighting, albedo) + rng.normal(0, 0.005, (2000, 3))
+    fitted = fit_lighting(colors, normals, albedo, ridge=1e-6)
+    np.testing.assert_allclose(shade(normals, fitted, albedo), colors, atol=0.03)
+    np.testing.assert_allclose(fitted[0], lighting[0], atol=0.02)
+
+
+def test_vertex_normals_of_a_plane_face_the_viewer():
+    vertices = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    triangles = np.array([[0, 1, 2], [1, 3, 2]])  # counter-clockwise seen from +z
+    np.testing.assert_allclose(vertex_normals(vertices, triangles), [[0, 0, 1]] * 4, atol=1e-12)
+
+
+def test_draw_mesh_marks_only_near_the_mesh():
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    xy = np.array([[10.0, 10.0], [50.0, 10.0], [10.0, 50.0]])
+    out = draw_mesh(rgb, xy, np.array([[0, 1, 2]]), points=np.array([[32.0, 32.0]]))
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert out[10, 30].any() and out[30, 10].any()  # on two edges
+    assert out[32, 32, 0] == 255  # the point
+    assert not out[55:, 55:].any()
+    assert not rgb.any()  # input untouched
+
+
+def test_front_facing_flips_with_winding():
+    cam = np.array([[0.0, 0, 10], [1, 0, 10], [0, 1, 10]])
+    # in camera space (y down) this winding has its normal toward the camera (-z)
+    assert front_facing(cam, np.array([[0, 2, 1]]))[0]
+    assert not front_facing(cam, np.array([[0, 1, 2]]))[0]
