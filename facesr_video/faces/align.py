@@ -281,7 +281,7 @@ def paste(
 
 def crop_image(rgb: np.ndarray, alignment: Alignment, mode: str = "bilinear") -> np.ndarray:
     """Aligned crop of an (H, W, 3) uint8 frame as (crop_size, crop_size, 3) uint8."""
-    image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255.0
+    image = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
     crop = warp_affine(image, alignment.crop_from_frame, alignment.crop_size, mode=mode)
     out = (crop[0].permute(1, 2, 0).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
     return out.numpy()
