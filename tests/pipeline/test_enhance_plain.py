@@ -139,3 +139,20 @@ def test_crema_d_x4_lanczos(tmp_path: Path) -> None:
     out = tmp_path / "crema_x4.mp4"
     _enhance(src, out, 4, background="lanczos")
     _check_same_timing_and_audio(src, out, 4, copied=True)
+
+
+def test_upscale_frame_shapes_and_centres() -> None:
+    import numpy as np
+
+    from facesr_video.pipeline.background import upscale_frame
+
+    rgb = np.zeros((5, 7, 3), np.uint8)
+    rgb[2, 3] = 255  # one bright pixel at (x=3, y=2)
+    for method in ("bicubic", "lanczos"):
+        big = upscale_frame(rgb, 4, method)
+        assert big.shape == (20, 28, 3) and big.dtype == np.uint8
+        # pixel centres map onto pixel centres: the bright block is centred on (3.5*4-0.5, ...)
+        ys, xs = np.nonzero(big[..., 0] > 128)
+        assert xs.mean() == pytest.approx(3 * 4 + 1.5) and ys.mean() == pytest.approx(2 * 4 + 1.5)
+    flat = np.full((4, 4, 3), 77, np.uint8)
+    assert (upscale_frame(flat, 8) == 77).all()
