@@ -45,7 +45,7 @@ def reference_ids(clip: torch.Tensor, tris: torch.Tensor, height: int, width: in
         best = np.where(closer, z, best)
         ids[closer] = f
     both = np.isfinite(second)
-    ambiguous |= both & (np.abs(np.where(both, second - best, 1.0)) < 1e-6)
+    ambiguous[both] |= np.abs(second[both] - best[both]) < 1e-6
     return ids, ambiguous
 
 
