@@ -396,7 +396,7 @@ def evaluate(
 
     chosen = val_idx[: config.max_val_samples]
     patch = min(reader.lr_sizes[i] for i in chosen) // 8 * 8
-    data = PatchDataset(reader, chosen, patch, train=False)
+    data = PatchDataset(reader, chosen, patch, False, config.degrade_on_the_fly)
     was_training = model.training
     model.eval()
     scores: dict[str, list[torch.Tensor]] = {k: [] for k in ("p", "s", "bp", "bs")}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from facesr_video.sr.store import LayoutInfo, StoreSample, StoreWriter
@@ -51,6 +52,15 @@ def make_store(
                 n = lr_sizes[(s + f) % len(lr_sizes)]
                 writer.append(synthetic_sample(rng, f"clip{s}.mp4", 0, f, n, scale))
     return path
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: extra OpenMP threads only spin and wait."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture
