@@ -1,0 +1,11 @@
+"""Face analysis of low-resolution frames: detect, landmark, track and align every face.
+
+Entry points:
+- `analyze.FaceAnalyzer(AnalyzerConfig(...)).analyze(frame_index, rgb) -> list[FaceObservation]`
+- `align.warp_affine`, `align.paste`, `Alignment.scaled(s)` for crop and paste-back maths
+- `overlay.draw_overlay`, `overlay.contact_sheet` for looking at the result
+
+Smallest face found: with the default min_face=20 the detector enlarges the frame 4x (within a
+3-megapixel budget) and finds faces down to ~16-20 px (dlib box width); measured in
+tests/benchmarks/bench_faces.py. dlib's 68-point model was trained on iBUG 300-W (non-commercial).
+"""
