@@ -75,39 +75,45 @@ class _Window:
 
 
 class _Channel:
-    """Constant-velocity Kalman over D independent coefficients, fixed-lag smoothed."""
+    """Constant-velocity Kalman over D coefficients that share one noise model, fixed-lag smoothed.
 
-    def __init__(self, first: np.ndarray, measure_std: np.ndarray, accel_std: np.ndarray, lag: int):
-        d = len(first)
-        self.dim = d
-        self.smoother = FixedLagSmoother(dim_x=2 * d, dim_z=d, N=max(lag, 1))
-        eye = np.eye(d)
-        self.smoother.F = np.block([[eye, eye], [np.zeros((d, d)), eye]])
-        self.smoother.H = np.hstack([eye, np.zeros((d, d))])
+    Coefficients with the same noise have the same covariance and gain, so one 2-state filter
+    (position, velocity) carries all D of them as columns of a (2, D) state: tiny matrices.
+    """
+
+    def __init__(self, first: np.ndarray, measure_std: float, accel_std: float, lag: int) -> None:
+        self.dim = len(first)
+        self.smoother = FixedLagSmoother(dim_x=2, dim_z=1, N=max(lag, 1))
+        self.smoother.F = np.array([[1.0, 1.0], [0.0, 1.0]])
+        self.smoother.H = np.array([[1.0, 0.0]])
         q = accel_std**2
-        self.smoother.Q = np.block([[np.diag(q / 4), np.diag(q / 2)], [np.diag(q / 2), np.diag(q)]])
-        self.r = np.diag(measure_std**2)
-        self.smoother.R = self.r.copy()
-        self.smoother.x = np.concatenate([first, np.zeros(d)])[:, None]
-        self.smoother.P = np.diag(np.concatenate([measure_std**2, 100 * q + measure_std**2]))
+        self.smoother.Q = q * np.array([[0.25, 0.5], [0.5, 1.0]])
+        self.r = measure_std**2
+        self.smoother.R = np.array([[self.r]])
+        self.smoother.x = np.stack([first, np.zeros(self.dim)])
+        self.smoother.P = np.diag([self.r, 100 * q + self.r])
         self.smoother.xSmooth = _Window(lag + 2)
         self.variances = _Window(lag + 2)
 
     def push(self, z: np.ndarray | None) -> int:
-        """Feed one frame (None = missing); returns its step number."""
+        """Feed one frame's (D,) values (None = missing); returns its step number."""
         step = self.smoother.count
         if z is None:
-            self.smoother.R = np.eye(self.dim) * MISSING_VARIANCE
-            z = (self.smoother.H @ self.smoother.F @ self.smoother.x)[:, 0]
+            self.smoother.R = np.array([[MISSING_VARIANCE]])
+            z = (self.smoother.H @ self.smoother.F @ self.smoother.x)[0]
         else:
-            self.smoother.R = self.r
-        self.smoother.smooth(z[:, None])
-        self.variances.append(np.diag(self.smoother.P)[: self.dim].copy())
+            self.smoother.R = np.array([[self.r]])
+        self.smoother.smooth(z[None, :])
+        self.variances.append(float(self.smoother.P[0, 0]))
         return step
 
-    def state(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """Smoothed position (D,) and its filtered variance (D,) at step."""
-        return self.smoother.xSmooth[step][: self.dim, 0].copy(), self.variances[step]
+    def state(self, step: int) -> tuple[np.ndarray, float]:
+        """Smoothed position (D,) and its filtered variance at step."""
+        return self.smoother.xSmooth[step][0].copy(), self.variances[step]
+
+    def confidence(self, step: int) -> float:
+        """sqrt(measurement variance / state variance), clipped to [0, 1]."""
+        return float(np.clip(np.sqrt(self.r / max(self.variances[step], 1e-12)), 0.0, 1.0))
 
 
 @dataclass
@@ -137,36 +143,22 @@ class FitSmoother:
         self._pending: deque[_Pending] = deque()
         self._frames = 0
         self._template: FaceFit | None = None
-        self._pose: _Channel | None = None
+        self._rotation: _Channel | None = None
+        self._xy: _Channel | None = None
+        self._z: _Channel | None = None
         self._expression: _Channel | None = None
         self._lighting: _Channel | None = None
 
     def _start(self, fit: FaceFit) -> None:
         n, lag = self.noise, self.lag
-        self._pose = _Channel(
-            self._pose_vector(fit),
-            np.array([n.rotation] * 3 + [n.translation_xy] * 2 + [n.translation_z]),
-            np.array([n.rotation_accel] * 3 + [n.translation_accel] * 3),
-            lag,
-        )
-        e = len(fit.expression)
-        self._expression = _Channel(
-            fit.expression.astype(np.float64),
-            np.full(e, n.expression),
-            np.full(e, n.expression_accel),
-            lag,
-        )
+        self._rotation = _Channel(fit.rotation, n.rotation, n.rotation_accel, lag)
+        self._xy = _Channel(fit.translation[:2], n.translation_xy, n.translation_accel, lag)
+        self._z = _Channel(fit.translation[2:], n.translation_z, n.translation_accel, lag)
+        e = fit.expression.astype(np.float64)
+        self._expression = _Channel(e, n.expression, n.expression_accel, lag)
         if fit.lighting is not None:
-            self._lighting = _Channel(
-                fit.lighting.reshape(-1).astype(np.float64),
-                np.full(27, n.lighting),
-                np.full(27, n.lighting_accel),
-                lag,
-            )
-
-    @staticmethod
-    def _pose_vector(fit: FaceFit) -> np.ndarray:
-        return np.concatenate([fit.rotation, fit.translation]).astype(np.float64)
+            light = fit.lighting.reshape(-1).astype(np.float64)
+            self._lighting = _Channel(light, n.lighting, n.lighting_accel, lag)
 
     def push(self, fit: FaceFit | None) -> SmoothedFit | None:
         """Add the next frame's fit (None: no face this frame); returns frame - lag when ready."""
@@ -174,10 +166,12 @@ class FitSmoother:
         if fit is not None:
             self._template = fit if (observed or self._template is None) else self._template
         step = None
-        if observed and self._pose is None:
+        if observed and self._rotation is None:
             self._start(fit)
-        if self._pose is not None:
-            step = self._pose.push(self._pose_vector(fit) if observed else None)
+        if self._rotation is not None:
+            step = self._rotation.push(fit.rotation.astype(np.float64) if observed else None)
+            self._xy.push(fit.translation[:2].astype(np.float64) if observed else None)
+            self._z.push(fit.translation[2:].astype(np.float64) if observed else None)
             self._expression.push(fit.expression.astype(np.float64) if observed else None)
             if self._lighting is not None:
                 light = fit.lighting if observed else None
@@ -197,11 +191,12 @@ class FitSmoother:
         return out
 
     def _emit(self, pending: _Pending) -> SmoothedFit:
-        if pending.step is None or pending.template is None or self._pose is None:
+        if pending.step is None or pending.template is None or self._rotation is None:
             return SmoothedFit(pending.frame, pending.template, 0.0, pending.observed)
-        pose, variance = self._pose.state(pending.step)
-        r = self._pose.r.diagonal()
-        confidence = float(np.clip(np.min(np.sqrt(r / np.maximum(variance, 1e-12))), 0.0, 1.0))
+        step = pending.step
+        pose_channels = (self._rotation, self._xy, self._z)
+        confidence = min(c.confidence(step) for c in pose_channels)
+        pose = np.concatenate([c.state(step)[0] for c in pose_channels])
         expression, _ = self._expression.state(pending.step)
         if self.expression_bounds is not None:
             expression = np.clip(expression, *self.expression_bounds)

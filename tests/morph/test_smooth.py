@@ -94,4 +94,4 @@ def test_frames_before_the_first_reliable_fit():
 def test_memory_is_bounded():
     smoother = FitSmoother(lag=5)
     run(smoother, noisy_fits(3) + noisy_fits(4))
-    assert len(smoother._pose.smoother.xSmooth.items) <= smoother.lag + 2
+    assert len(smoother._rotation.smoother.xSmooth.items) <= smoother.lag + 2
