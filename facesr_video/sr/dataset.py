@@ -42,6 +42,7 @@ class PatchDataset(Dataset):
         train: bool = True,
         degrade_on_the_fly: bool = True,
         degrade_config: DegradeConfig = DegradeConfig(),  # noqa: B008
+        channels: Sequence[int] | None = None,
     ) -> None:
         small = [i for i in indices if reader.lr_sizes[i] < patch]
         if small:
@@ -55,6 +56,7 @@ class PatchDataset(Dataset):
         self.train = train
         self.degrade_on_the_fly = degrade_on_the_fly
         self.degrade_config = degrade_config
+        self.channels = None if channels is None else list(channels)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -71,7 +73,8 @@ class PatchDataset(Dataset):
             y = x = (n - p) // 2
         big = slice(y * scale, (y + p) * scale), slice(x * scale, (x + p) * scale)
         hr = np.asarray(s.hr[big[0], big[1]])
-        priors = np.asarray(s.priors[:, big[0], big[1]], dtype=np.float32)
+        maps = s.priors if self.channels is None else s.priors[self.channels]
+        priors = np.asarray(maps[:, big[0], big[1]], dtype=np.float32)
         if self.degrade_on_the_fly:
             lr = degrade(hr, scale, rng, self.degrade_config)
         else:

@@ -158,6 +158,21 @@ def _forward(model: torch.nn.Module, cfg: SAMConfig, batch: SRBatch) -> torch.Te
     return model(batch.lr, priors, coeffs)
 
 
+def prior_channels(names: tuple[str, ...], mode: str) -> list[int]:
+    """Indices of the map channels a prior mode feeds the network, in layout order.
+
+    "render" keeps the shaded render (channels named render_*; all maps if the layout has none),
+    "all" keeps every map, "none" none. The chosen names are saved with the weights, so `enhance`
+    selects the same channels by name.
+    """
+    if mode == "none":
+        return []
+    if mode == "render":
+        picked = [i for i, n in enumerate(names) if n.startswith("render")]
+        return picked or list(range(len(names)))
+    return list(range(len(names)))
+
+
 def _check_store(reader: StoreReader, scale: int, config: TrainConfig) -> None:
     if len(reader) == 0:
         raise InputError(
@@ -237,10 +252,11 @@ def _train(
     if not train_idx:
         raise InputError("every sample of the store is held out for validation; nothing to train")
     layout = reader.layout
+    channels = prior_channels(layout.channels, config.priors)
 
     torch.manual_seed(config.seed)
     base = create_model(config.model, scale=scale).config
-    model_cfg = base.with_priors(config.priors, len(layout.channels), layout.coeff_dim)
+    model_cfg = base.with_priors(config.priors, len(channels), layout.coeff_dim)
     model = SAMNet(model_cfg).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
@@ -280,7 +296,9 @@ def _train(
         net = DistributedDataParallel(
             model, device_ids=[ctx.local_rank] if device.startswith("cuda") else None
         )
-    dataset = PatchDataset(reader, train_idx, config.patch, True, config.degrade_on_the_fly)
+    dataset = PatchDataset(
+        reader, train_idx, config.patch, True, config.degrade_on_the_fly, channels=channels
+    )
     loader = DataLoader(
         dataset,
         batch_sampler=StepBatchSampler(
@@ -348,7 +366,9 @@ def _train(
             if ctx.main and (step % config.checkpoint_every == 0 or step == config.steps):
                 _save_checkpoint(ckpt_path, checkpoint_state(step))
             if ctx.main and val_idx and (step % config.eval_every == 0 or step == config.steps):
-                evals.append(evaluate(model, reader, val_idx, config, device, step, out_dir))
+                evals.append(
+                    evaluate(model, reader, val_idx, config, device, step, out_dir, channels)
+                )
             ctx.barrier()
 
     weights = out_dir / WEIGHTS
@@ -368,7 +388,8 @@ def _train(
             "last_loss": last_loss,
             "validation": [asdict(e) for e in evals],
         }
-        save_model(model, weights, layout.version, layout.channels, recipe)
+        names = tuple(layout.channels[i] for i in channels)
+        save_model(model, weights, layout.version, names, recipe)
         (out_dir / "validation.json").write_text(
             json.dumps([asdict(e) for e in evals], indent=1, default=str)
         )
@@ -390,13 +411,14 @@ def evaluate(
     device: str,
     step: int,
     out_dir: Path,
+    channels: list[int] | None = None,
 ) -> EvalResult:
     """PSNR/SSIM (eval.metrics) of output and bicubic against HR on fixed centre patches."""
     from facesr_video.eval.metrics import psnr, ssim
 
     chosen = val_idx[: config.max_val_samples]
     patch = min(reader.lr_sizes[i] for i in chosen) // 8 * 8
-    data = PatchDataset(reader, chosen, patch, False, config.degrade_on_the_fly)
+    data = PatchDataset(reader, chosen, patch, False, config.degrade_on_the_fly, channels=channels)
     was_training = model.training
     model.eval()
     scores: dict[str, list[torch.Tensor]] = {k: [] for k in ("p", "s", "bp", "bs")}

@@ -21,6 +21,7 @@ from facesr_video.sr.train import (
     TrainConfig,
     TrainingDiverged,
     load_checkpoint,
+    prior_channels,
     train,
 )
 from facesr_video.sr.weights import load_model
@@ -167,3 +168,19 @@ def test_ddp_two_gloo_processes_match_one_process_with_double_batch(tmp_path: Pa
     assert info.recipe["world_size"] == 2
     for pa, pb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.allclose(pa, pb, atol=1e-4)
+
+
+def test_prior_modes_pick_their_channels() -> None:
+    names = ("render_r", "render_g", "render_b", "normal_x", "mask")
+    assert prior_channels(names, "none") == []
+    assert prior_channels(names, "render") == [0, 1, 2]
+    assert prior_channels(names, "all") == [0, 1, 2, 3, 4]
+    assert prior_channels(("shade", "mask"), "render") == [0, 1]
+
+
+@pytest.mark.parametrize("mode", ["none", "render"])
+def test_ablation_modes_train_and_record_their_channels(tmp_path: Path, mode: str) -> None:
+    result = train(make_store(tmp_path / "s"), 4, tmp_path / "run", replace(TINY, priors=mode))
+    model, info = load_model(result.weights)
+    assert model.config.prior_mode == mode
+    assert info.layout_channels == (() if mode == "none" else LAYOUT.channels)

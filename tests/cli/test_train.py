@@ -1,0 +1,30 @@
+"""`facesr-video train` from the command line: a short run, and a bad store as one error line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from facesr_video.cli import main
+from tests.sr.conftest import make_store
+
+
+def test_train_command_writes_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    torch.set_num_threads(1)
+    store = make_store(tmp_path / "s")
+    run = tmp_path / "run"
+    args = ["-q", "train", str(store), "--scale", "4", "--out", str(run), "--steps", "3"]
+    args += ["--batch-size", "2", "--patch", "8", "--workers", "0", "--eval-every", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "PSNR" in out and str(run / "model.safetensors") in out
+    assert (run / "model.safetensors").is_file() and (run / "checkpoint.pt").is_file()
+
+
+def test_wrong_scale_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = make_store(tmp_path / "s", sources=1, per_source=2)
+    code = main(["train", str(store), "--scale", "8", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--scale 4" in err[0]
