@@ -58,11 +58,10 @@ def to_hr(points: np.ndarray, factor: int) -> np.ndarray:
 def quality(clips: list[Path], limit: int | None) -> None:
     print("\n## detection recall and landmark error (LR vs HR reference)")
     print(
-        f"{'set':8} {'x':>2} {'HR faces':>8} {'det recall':>10} {'track recall':>12} "
+        f"{'set':8} {'x':>2} {'min':>3} {'HR faces':>8} {'det recall':>10} {'track recall':>12} "
         f"{'lm err/IOD':>10} {'no-enlarge':>10} {'ratio':>6} {'ms/frame':>8} {'ids':>4}"
     )
     hr_detector = FaceDetector(min_face=60)
-    lr_detector = FaceDetector(min_face=20)
     by_set: dict[str, list[Path]] = defaultdict(list)
     for clip in clips:
         by_set[clip.parent.name].append(clip)
@@ -82,11 +81,12 @@ def quality(clips: list[Path], limit: int | None) -> None:
                     else (dets[0].box, predict_landmarks(rgb, dets[0].box, work_size=0))
                 )
             refs.append((frames, hr))
-        for factor in (4, 8):
+        for factor, min_face in ((4, 20), (8, 20), (8, 12)):
+            lr_detector = FaceDetector(min_face=min_face)
             n_ref = det_hits = track_hits = 0
             errs, plain_errs, seconds, n_frames, ids_extra = [], [], 0.0, 0, 0
             for frames, hr in refs:
-                analyzer = FaceAnalyzer(AnalyzerConfig())
+                analyzer = FaceAnalyzer(AnalyzerConfig(min_face=min_face))
                 ids = set()
                 for i, rgb in enumerate(frames):
                     lr = downscale(rgb, factor)
@@ -99,7 +99,7 @@ def quality(clips: list[Path], limit: int | None) -> None:
                         continue
                     n_ref += 1
                     box, hr_lm = hr[i]
-                    dets = lr_detector(lr)
+                    dets = [d for d in lr_detector(lr) if d.width >= min_face]
                     if (
                         dets
                         and iou_matrix([to_hr_box(d.box, factor) for d in dets], [box]).max() > 0.3
@@ -121,9 +121,10 @@ def quality(clips: list[Path], limit: int | None) -> None:
                         np.linalg.norm(to_hr(plain, factor) - hr_lm, axis=1).mean() / iod
                     )
                 ids_extra += max(0, len(ids) - 1)
-            err, plain_err = float(np.mean(errs)), float(np.mean(plain_errs))
+            err = float(np.mean(errs)) if errs else float("nan")
+            plain_err = float(np.mean(plain_errs)) if plain_errs else float("nan")
             print(
-                f"{name:8} {factor:>2} {n_ref:>8} {det_hits / max(n_ref, 1):>10.3f} "
+                f"{name:8} {factor:>2} {min_face:>3} {n_ref:>8} {det_hits / max(n_ref, 1):>10.3f} "
                 f"{track_hits / max(n_ref, 1):>12.3f} {err:>10.4f} {plain_err:>10.4f} "
                 f"{err / plain_err:>6.2f} {1000 * seconds / n_frames:>8.1f} {ids_extra:>4}"
             )
