@@ -91,10 +91,13 @@ def install(
         "BFM_model_front.mat, instead of downloading.",
     ),
     retries: int = typer.Option(3, help="Download attempts per file after the first."),
+    verify: bool = typer.Option(
+        True, help="Check an ICT-FaceKit folder given to --from against the pinned commit."
+    ),
 ) -> None:
     """Download ICT-FaceKit Light (pinned commit, checksums verified) and convert it once."""
     if source is not None:
-        path = install_from(source)
+        path = install_from(source, verify=verify)
     else:
         unverified = [n for n in ict_registry.FILES if n not in ict_registry.SHA256]
         if cli_state.verbose:

@@ -172,12 +172,16 @@ def install_ict(
     return save_face_model(model, destination or default_model_path())
 
 
-def install_from(source: Path, destination: Path | None = None) -> Path:
-    """Install from a local ICT-FaceKit folder, a face model .npz or a BFM_model_front.mat."""
+def install_from(source: Path, destination: Path | None = None, verify: bool = True) -> Path:
+    """Install from a local ICT-FaceKit folder, a face model .npz or a BFM_model_front.mat.
+
+    verify: an ICT folder's shape files must match the pinned commit (off for a modified model).
+    """
     source = Path(source)
     target = destination or default_model_path()
     if source.is_dir():
-        model = import_ict_folder(source, fingerprints=ict_registry.DISPLACEMENT_FINGERPRINTS)
+        prints = ict_registry.DISPLACEMENT_FINGERPRINTS if verify else None
+        model = import_ict_folder(source, fingerprints=prints)
         return save_face_model(model, target)
     if not source.is_file():
         raise ModelError(f"not found: {source}", "give an ICT-FaceKit folder, a .npz or a .mat")
