@@ -3,9 +3,9 @@
 No model ships part labels, but every model we read carries the vertices of the iBUG 68 landmarks.
 The mean shape is seen frontally (x, y), and a vertex takes the label of the landmark polygon that
 contains it: brows (17-21, 22-26 thickened into bands), eyes (36-41, 42-47, enlarged to the
-lids), nose (hull of 27-35 with the bridge and nostril wings widened), lips (outer contour 48-59).
-Every other vertex is skin. Only vertices facing forward (normal z > 0.2 in model space) can take a
-part label, so that nothing on the sides is mislabelled. Labels are cached per model object.
+lids), nose (hull of 27-35 with the bridge and nostril wings widened), lips (outer contour 48-59,
+enlarged a little). Every other vertex is skin. Only vertices facing forward (normal z > 0.2 in
+model space) can take a part label, so nothing on the sides is mislabelled. Cached per model.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _compute_labels(model: FaceModel) -> np.ndarray:
         (BROWS, _band(lm[22:27], brow_half)),
         (EYES, _scaled(lm[36:42], 1.4)),
         (EYES, _scaled(lm[42:48], 1.4)),
-        (LIPS, lm[48:60]),
+        (LIPS, _scaled(lm[48:60], 1.12)),
     ]
     for label, polygon in regions:
         labels[front & _inside(xy, polygon)] = label
