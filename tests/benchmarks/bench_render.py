@@ -31,8 +31,9 @@ from tests.render.scene import face_scene, load_model  # noqa: E402
 def median_ms(fn, repeats: int) -> float:
     """Median time of fn() in milliseconds, after two warm-up calls.
 
-    On CPU this is process CPU time (all threads), which other jobs on a shared machine disturb
-    far less than wall time; with CUDA it is wall time after a synchronise.
+    On CPU this is the process CPU time (one torch thread by default, see --threads), which other
+    jobs on a shared machine disturb far less than wall time; on CUDA it is wall time after a
+    synchronise.
     """
     fn()
     fn()
@@ -98,7 +99,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--png", type=Path, default=Path("render_priors.png"))
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     if not ICT_NPZ.exists():
         sys.exit(f"needs the ICT face model at {ICT_NPZ}")
     model = load_model(ICT_NPZ)
