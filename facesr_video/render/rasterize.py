@@ -170,9 +170,10 @@ def interpolate(attr: torch.Tensor, raster: Raster, tris: torch.Tensor) -> torch
     covered = (flat_id >= 0).nonzero().squeeze(1)
     image = torch.div(covered, height * width, rounding_mode="floor")
     vidx = tris.index_select(0, flat_id.index_select(0, covered)) + (image * num_verts)[:, None]
-    values = attr.reshape(batch * num_verts, channels)[vidx]  # (N, 3, C)
+    flat_attr = attr.reshape(batch * num_verts, channels)
+    values = flat_attr.index_select(0, vidx.reshape(-1)).view(-1, 3, channels)  # (N, 3, C)
     bary = raster.bary.reshape(-1, 3).index_select(0, covered).to(attr.dtype)
-    blended = torch.bmm(bary.unsqueeze(1), values).squeeze(1)  # (N, C)
+    blended = (values * bary.unsqueeze(-1)).sum(1)  # (N, C)
     out = attr.new_zeros(batch * height * width, channels).index_put((covered,), blended)
     return out.view(batch, height, width, channels)
 

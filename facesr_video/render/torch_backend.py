@@ -118,11 +118,10 @@ def _triangle_setup(
     tw = w.index_select(1, flat).view(batch * num_tris, 3)
 
     # Edge i joins vertices (i+1)%3 -> (i+2)%3; take its ends in vertex-index order.
-    first, second = [1, 2, 0], [2, 0, 1]
-    ia, ib = tris[:, first], tris[:, second]
-    swap = (ia > ib).repeat(batch, 1)
-    ax, bx = tx[:, first], tx[:, second]
-    ay, by = ty[:, first], ty[:, second]
+    # roll(-1) picks vertices (1, 2, 0), roll(1) picks (2, 0, 1).
+    swap = (tris.roll(-1, 1) > tris.roll(1, 1)).repeat(batch, 1)
+    ax, bx = tx.roll(-1, 1), tx.roll(1, 1)
+    ay, by = ty.roll(-1, 1), ty.roll(1, 1)
     px, qx = torch.where(swap, bx, ax), torch.where(swap, ax, bx)
     py, qy = torch.where(swap, by, ay), torch.where(swap, ay, by)
     coef_a = py - qy
@@ -251,8 +250,9 @@ def barycentrics(
         px = rest - py * width
         fx = ((2 * px + 1).to(verts_clip.dtype) / width - 1.0)[:, None]
         fy = ((2 * py + 1).to(verts_clip.dtype) / height - 1.0)[:, None]
-        vidx = tris[flat_id[covered]] + (image * num_verts)[:, None]
-        p = verts_clip.reshape(batch * num_verts, 4)[vidx]  # (N, 3, 4)
+        vidx = tris.index_select(0, flat_id.index_select(0, covered)) + (image * num_verts)[:, None]
+        flat_verts = verts_clip.reshape(batch * num_verts, 4)
+        p = flat_verts.index_select(0, vidx.reshape(-1)).view(-1, 3, 4)
         qx = p[..., 0] - fx * p[..., 3]
         qy = p[..., 1] - fy * p[..., 3]
         q1x, q2x, q0x = qx[:, 1], qx[:, 2], qx[:, 0]
