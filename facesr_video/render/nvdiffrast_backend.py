@@ -6,7 +6,8 @@ nvdiffrast is not on PyPI. To use it, install a CUDA build of torch first, then
 
 (it compiles its CUDA kernels on first use, so a CUDA toolkit and ninja must be present). Without
 it, `rasterize(..., backend="auto")` falls back to the pure torch rasteriser, which gives the
-same triangle ids except on exact edges.
+same triangle ids except on exact edges. Mind its licence: the NVIDIA Source Code License allows
+non-commercial use only, so it stays an optional extra the user installs, never a dependency.
 
 Its `rasterize` returns rast (B, H, W, 4) = (u, v, z/w, triangle_id + 1) where u and v are the
 perspective-correct weights of the triangle's vertices 0 and 1 (vertex 2 gets 1 - u - v) and
