@@ -13,8 +13,6 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
-from matplotlib.path import Path as PolygonPath
-from scipy.spatial import ConvexHull
 
 from facesr_video.morph.face_model import FaceModel
 
@@ -26,6 +24,8 @@ _CACHE: dict[int, tuple[weakref.ref, np.ndarray]] = {}
 
 def _inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """Points (N, 2) inside a closed polygon (M, 2) -> (N,) bool."""
+    from matplotlib.path import Path as PolygonPath  # imported here: slow, needed once per model
+
     return PolygonPath(polygon).contains_points(points)
 
 
@@ -44,6 +44,8 @@ def _band(polyline: np.ndarray, half_width: float) -> np.ndarray:
 
 def _hull(points: np.ndarray) -> np.ndarray:
     """Convex hull (M, 2) of points (N, 2), counter-clockwise."""
+    from scipy.spatial import ConvexHull
+
     return points[ConvexHull(points).vertices]
 
 
