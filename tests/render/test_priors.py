@@ -106,3 +106,14 @@ def test_render_is_differentiable_in_lighting_albedo_and_vertices(model) -> None
     priors.maps[:, 0:7].sum().backward()
     for tensor in (cam, xy, sh, albedo):
         assert tensor.grad is not None and tensor.grad.abs().sum() > 0
+
+
+@pytest.mark.gpu
+def test_cuda_render_matches_cpu(model) -> None:
+    cam, xy = face_scene(model, 96, yaws_deg=(-25.0, 10.0))
+    cpu = render_priors(model, cam, xy, (96, 96), backend="torch").maps
+    gpu = render_priors(model, cam.cuda(), xy.cuda(), (96, 96), backend="torch").maps.cpu()
+    same = (cpu[:, 7] == gpu[:, 7]).float().mean()
+    assert same > 0.999
+    both = (cpu[:, 7] * gpu[:, 7]).bool()
+    assert (cpu - gpu).abs().permute(1, 0, 2, 3)[:, both].max() < 1e-3
