@@ -132,6 +132,7 @@ class LandmarkFitter:
         warm_iterations: int = 6,
         max_residual: float = 0.12,
         max_angles: tuple[float, float, float] = (60.0, 80.0, 70.0),
+        identity_modes: int = 40,
     ) -> None:
         self.model = model
         self.landmark_sigma = landmark_sigma
@@ -151,7 +152,10 @@ class LandmarkFitter:
         self._left = inverse[68 + len(model.jaw_contour_right) :]
         self._subset = subset
         self._mean = model.mean[subset].astype(np.float64)
-        self._id = model.identity_basis[:, subset].astype(np.float64)
+        # only the leading identity modes are fitted (68 landmarks cannot tell more apart; it
+        # also keeps the normal equations small); the others stay at the track's prior mean
+        self._nid = min(identity_modes, model.num_identity)
+        self._id = model.identity_basis[: self._nid, subset].astype(np.float64)
         self._exp = model.expression_basis[:, subset].astype(np.float64)
         e = model.num_expression
         frozen = np.zeros(e, bool)
@@ -171,7 +175,7 @@ class LandmarkFitter:
     def _points(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
         return (
             self._mean
-            + np.tensordot(identity, self._id, axes=(0, 0))
+            + np.tensordot(identity[: self._nid], self._id, axes=(0, 0))
             + np.tensordot(expression, self._exp, axes=(0, 0))
         )
 
@@ -332,7 +336,7 @@ class LandmarkFitter:
         n,
         rigid=False,
     ):
-        k = self.model.num_identity
+        k = self._nid
         free = np.array([], np.int64) if rigid else self._free_exp
         nid = k if (fit_id and not rigid) else 0
         scale = 1.0 / (self.landmark_sigma * iod)
@@ -346,8 +350,8 @@ class LandmarkFitter:
             r = proj[index].reshape(-1) - target
             c = float(r @ (w * r)) + lam_e * float(exp_ @ exp_)
             if nid:
-                d = id_ - mu
-                c += float(d @ prec @ d)
+                d = id_[:k] - mu[:k]
+                c += float(d @ prec[:k, :k] @ d)
             return c, m, cam, index, r
 
         damping = 1e-3
@@ -381,8 +385,8 @@ class LandmarkFitter:
             g = jw @ r
             o = 6 + nid
             if nid:
-                h[6:o, 6:o] += prec
-                g[6:o] += prec @ (identity - mu)
+                h[6:o, 6:o] += prec[:k, :k]
+                g[6:o] += prec[:k, :k] @ (identity[:k] - mu[:k])
             if len(free):
                 h[o:, o:] += lam_e * np.eye(len(free))
                 g[o:] += lam_e * expression[free]
@@ -404,7 +408,10 @@ class LandmarkFitter:
                     continue
                 rot_n = rotation_vector(rotation_matrix(step[:3]) @ rotation_matrix(rot))
                 trans_n = trans + step[3:6]
-                id_n = identity + step[6:o] if nid else identity
+                id_n = identity
+                if nid:
+                    id_n = identity.copy()
+                    id_n[:k] += step[6:o]
                 exp_n = expression.copy()
                 if len(free):
                     exp_n[free] = expression[free] + step[o:]
@@ -428,5 +435,6 @@ class LandmarkFitter:
             hoo = data[np.ix_(other, other)] + 1e-6 * np.eye(len(other))
             hoo[6:, 6:] += lam_e * np.eye(len(other) - 6)
             hio = data[ii][:, other]
-            info = data[ii, ii] - hio @ np.linalg.solve(hoo, hio.T)
+            info = np.zeros((self.model.num_identity,) * 2)
+            info[:k, :k] = data[ii, ii] - hio @ np.linalg.solve(hoo, hio.T)
         return rot, trans, identity, expression, used, info, cost

@@ -9,8 +9,11 @@ not observations: the filter predicts through them and its covariance grows, whi
 per-frame `confidence` in [0, 1] reports (1 while observed, falling during a gap), so later
 stages can fade the face out instead of dropping it.
 
-filterpy's FixedLagSmoother keeps every smoothed state in a list; it is given a window that
-forgets states older than the lag, so memory does not grow with the video.
+filterpy's FixedLagSmoother is used with two changes (subclass below): its `smooth` starts the
+backward gains from the posterior covariance of the new step instead of the prior, which leaves
+the newest estimates almost unfiltered-by-measurement (a fast-moving face lags visibly), and it
+keeps every smoothed state in a list; here the gains start from the prior (Simon, Optimal State
+Estimation, 9.3) and states older than the lag are forgotten, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -30,16 +33,23 @@ MISSING_VARIANCE = 1e10
 class SmoothingNoise:
     """Standard deviations per frame: measurement noise and process acceleration per channel.
 
-    Rotation in radians, translation in model units (x, y, z), expression and lighting in weights.
+    Measurement noise was estimated from raw fits on real clips (second differences of the
+    coefficients); accelerations were tuned on tests/benchmarks/bench_fit.py.
+
+    Rotation in radians; translation as the image-plane direction (x/z, y/z) and log depth
+    (log z), because the fit determines where the face projects far better than how far away it
+    is, and smoothing x, y, z separately would break that coupling; expression and lighting in
+    weights.
     """
 
-    rotation: float = 0.03
-    rotation_accel: float = 0.006
-    translation_xy: float = 0.3
-    translation_z: float = 2.0
-    translation_accel: float = 0.1
-    expression: float = 0.1
-    expression_accel: float = 0.03
+    rotation: float = 0.006
+    rotation_accel: float = 0.0025
+    direction: float = 0.001
+    direction_accel: float = 0.0004
+    log_depth: float = 0.004
+    log_depth_accel: float = 0.0016
+    expression: float = 0.06
+    expression_accel: float = 0.06
     lighting: float = 0.05
     lighting_accel: float = 0.005
 
@@ -74,6 +84,31 @@ class _Window:
         self.items[step] = x
 
 
+class _LagSmoother(FixedLagSmoother):
+    """filterpy's fixed-lag smoother with the prior-covariance gain and smoothing from step 0."""
+
+    def smooth(self, z: np.ndarray, u: np.ndarray | None = None) -> None:
+        f, h, q, r = self.F, self.H, self.Q, self.R
+        k = self.count
+        x_pre = f @ self.x
+        p_pre = f @ self.P @ f.T + q
+        self.y = z - h @ x_pre
+        self.S = h @ p_pre @ h.T + r
+        si = np.linalg.inv(self.S)
+        gain = p_pre @ h.T @ si
+        self.x = x_pre + gain @ self.y
+        i_kh = self._I - gain @ h
+        self.P = i_kh @ p_pre @ i_kh.T + gain @ r @ gain.T
+        self.xSmooth.append(x_pre.copy())
+        hts = h.T @ si
+        f_lh = (f - f @ gain @ h).T
+        ps = p_pre.copy()
+        for i in range(min(self.N, k + 1)):
+            self.xSmooth[k - i] = self.xSmooth[k - i] + (ps @ hts) @ self.y
+            ps = ps @ f_lh
+        self.count += 1
+
+
 class _Channel:
     """Constant-velocity Kalman over D coefficients that share one noise model, fixed-lag smoothed.
 
@@ -83,7 +118,7 @@ class _Channel:
 
     def __init__(self, first: np.ndarray, measure_std: float, accel_std: float, lag: int) -> None:
         self.dim = len(first)
-        self.smoother = FixedLagSmoother(dim_x=2, dim_z=1, N=max(lag, 1))
+        self.smoother = _LagSmoother(dim_x=2, dim_z=1, N=max(lag, 0) + 1)
         self.smoother.F = np.array([[1.0, 1.0], [0.0, 1.0]])
         self.smoother.H = np.array([[1.0, 0.0]])
         q = accel_std**2
@@ -114,6 +149,18 @@ class _Channel:
     def confidence(self, step: int) -> float:
         """sqrt(measurement variance / state variance), clipped to [0, 1]."""
         return float(np.clip(np.sqrt(self.r / max(self.variances[step], 1e-12)), 0.0, 1.0))
+
+
+def _translation_coords(translation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Translation (3,) -> image-plane direction (x/z, y/z) (2,) and log depth (1,)."""
+    t = np.asarray(translation, np.float64)
+    z = max(t[2], 1e-6)
+    return t[:2] / z, np.array([np.log(z)])
+
+
+def _translation_from(direction: np.ndarray, log_depth: np.ndarray) -> np.ndarray:
+    z = float(np.exp(log_depth[0]))
+    return np.array([direction[0] * z, direction[1] * z, z])
 
 
 @dataclass
@@ -152,8 +199,9 @@ class FitSmoother:
     def _start(self, fit: FaceFit) -> None:
         n, lag = self.noise, self.lag
         self._rotation = _Channel(fit.rotation, n.rotation, n.rotation_accel, lag)
-        self._xy = _Channel(fit.translation[:2], n.translation_xy, n.translation_accel, lag)
-        self._z = _Channel(fit.translation[2:], n.translation_z, n.translation_accel, lag)
+        direction, log_depth = _translation_coords(fit.translation)
+        self._xy = _Channel(direction, n.direction, n.direction_accel, lag)
+        self._z = _Channel(log_depth, n.log_depth, n.log_depth_accel, lag)
         e = fit.expression.astype(np.float64)
         self._expression = _Channel(e, n.expression, n.expression_accel, lag)
         if fit.lighting is not None:
@@ -170,8 +218,11 @@ class FitSmoother:
             self._start(fit)
         if self._rotation is not None:
             step = self._rotation.push(fit.rotation.astype(np.float64) if observed else None)
-            self._xy.push(fit.translation[:2].astype(np.float64) if observed else None)
-            self._z.push(fit.translation[2:].astype(np.float64) if observed else None)
+            direction, log_depth = (
+                _translation_coords(fit.translation) if observed else (None, None)
+            )
+            self._xy.push(direction)
+            self._z.push(log_depth)
             self._expression.push(fit.expression.astype(np.float64) if observed else None)
             if self._lighting is not None:
                 light = fit.lighting if observed else None
@@ -208,7 +259,7 @@ class FitSmoother:
             identity = self.identity.mean.astype(np.float32)
         fit = pending.template.replace(
             rotation=pose[:3],
-            translation=pose[3:],
+            translation=_translation_from(pose[3:5], pose[5:6]),
             expression=expression.astype(np.float32),
             lighting=lighting,
             identity=identity,
