@@ -1,0 +1,72 @@
+"""`facesr-video extract-priors INPUT... --out STORE --scale S`: builds ExtractOptions, runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from facesr_video.cli import app
+from facesr_video.cli.state import cli_state
+
+
+@app.command("extract-priors")
+def extract_priors_command(
+    inputs: list[Path] = typer.Argument(
+        ..., help="Video files and folders of images or videos.", show_default=False
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Store folder (created, or resumed)."),
+    scale: int = typer.Option(..., "--scale", "-s", help="4 or 8."),
+    face_model: Path | None = typer.Option(
+        None, "--face-model", help="Face model .npz (default: the installed one)."
+    ),
+    every: int = typer.Option(1, "--every", help="Take every N-th video frame."),
+    max_frames: int | None = typer.Option(
+        None, "--max-frames", help="At most N frames per video (after --every)."
+    ),
+    degradation: str = typer.Option(
+        "realistic",
+        "--degradation",
+        help="How the LR input the fit sees is made: realistic (blur, noise, JPEG; for "
+        "training) or bicubic (clean, as evaluate).",
+    ),
+    min_face: float = typer.Option(
+        20.0, "--min-face", help="Skip faces narrower than this in the LR frame (px)."
+    ),
+    detect_every: int = typer.Option(
+        1, "--detect-every", help="Run the detector every N-th frame; track in between."
+    ),
+    min_confidence: float = typer.Option(
+        0.3, "--min-confidence", help="Skip faces whose smoothed fit is trusted less (0-1)."
+    ),
+    overlay: bool = typer.Option(
+        False, "--overlay", help="Also write an overlay video (mesh + landmarks) per video."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the realistic degradation."),
+    device: str = typer.Option("auto", "--device", help="Render on auto, cpu or cuda."),
+    shard_size: int = typer.Option(256, "--shard-size", help="Samples per store shard."),
+) -> None:
+    """Fit the 3D face model to every face and store aligned crops, coefficients and priors."""
+    from facesr_video.pipeline.extract import ExtractOptions, extract_priors
+
+    summary = extract_priors(
+        ExtractOptions(
+            inputs=tuple(inputs),
+            out=out,
+            scale=scale,
+            face_model=face_model,
+            every=every,
+            max_frames=max_frames,
+            degradation=degradation,
+            min_face=min_face,
+            detect_every=detect_every,
+            min_confidence=min_confidence,
+            overlay=overlay,
+            seed=seed,
+            device=device,
+            shard_size=shard_size,
+            quiet=cli_state.quiet,
+        )
+    )
+    if not cli_state.quiet:
+        typer.echo(f"extract-priors: {summary.one_line()}")
