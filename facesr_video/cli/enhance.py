@@ -9,13 +9,16 @@ import typer
 from facesr_video.cli import app
 from facesr_video.cli.state import cli_state
 from facesr_video.pipeline.enhance import EnhanceOptions, enhance
+from facesr_video.pipeline.face_stage import FaceOptions
+
+FACE_CHOICES = ("all", "largest", "none")
 
 
 @app.command("enhance")
 def enhance_command(
     input: Path = typer.Argument(..., help="Input video.", show_default=False),
     output: Path = typer.Argument(..., help="Output video (.mp4, .mkv, .mov, .webm)."),
-    scale: int = typer.Option(..., "--scale", "-s", help="Upscaling factor: 2, 4 or 8."),
+    scale: int = typer.Option(..., "--scale", "-s", help="Upscaling factor: 4 or 8 (2: plain)."),
     background: str = typer.Option("bicubic", help="Plain upscaler: bicubic or lanczos."),
     codec: str = typer.Option(
         "libx264", help="Video encoder: libx264, libx265, libsvtav1 or h264_nvenc."
@@ -23,8 +26,51 @@ def enhance_command(
     crf: int | None = typer.Option(None, help="Quality (lower is better); codec default if unset."),
     preset: str | None = typer.Option(None, help="Encoder speed preset, e.g. medium, veryfast."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    faces: str = typer.Option("all", help="Faces to enhance: all, largest, or none (plain)."),
+    min_face: float = typer.Option(20.0, help="Smallest face to enhance, low-res pixels wide."),
+    weights: Path | None = typer.Option(None, help="Network weights (.safetensors)."),
+    face_model: Path | None = typer.Option(
+        None, help="3D face model (.npz); default: installed, or $FACESR_FACE_MODEL."
+    ),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    half: bool = typer.Option(True, help="float16 network on CUDA."),
+    batch_size: int = typer.Option(8, help="Faces per network call."),
+    strength: float = typer.Option(
+        1.0, min=0.0, max=1.0, help="Blend of SR face (1) and plain upscale (0)."
+    ),
+    smooth_lag: int = typer.Option(5, min=0, help="Frames of smoother delay (and buffering)."),
+    no_smoothing: bool = typer.Option(False, "--no-smoothing", help="Raw per-frame fits."),
+    detector: str = typer.Option("hog", help="Face detector: hog or cnn (slower, better)."),
+    detect_every: int = typer.Option(
+        2, min=1, help="Run the detector every N frames; track between."
+    ),
+    debug_overlay: Path | None = typer.Option(
+        None, help="Also write the low-res video with boxes, ids and landmarks drawn."
+    ),
+    report: Path | None = typer.Option(None, help="Write per-track and per-stage figures (JSON)."),
 ) -> None:
-    """Upscale every frame of IN by --scale into OUT, keeping timestamps and audio."""
+    """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept."""
+    if faces not in FACE_CHOICES:
+        raise typer.BadParameter(f"use one of {', '.join(FACE_CHOICES)}", param_hint="--faces")
+    face_options = (
+        None
+        if faces == "none"
+        else FaceOptions(
+            weights=weights,
+            face_model=face_model,
+            device=device,
+            half=half,
+            batch_size=batch_size,
+            faces=faces,
+            min_face=min_face,
+            detector=detector,
+            detect_every=detect_every,
+            strength=strength,
+            smoothing=not no_smoothing,
+            smooth_lag=smooth_lag,
+            debug_overlay=debug_overlay,
+        )
+    )
     enhance(
         EnhanceOptions(
             input=input,
@@ -36,5 +82,7 @@ def enhance_command(
             preset=preset,
             overwrite=overwrite,
             quiet=cli_state.quiet,
+            faces=face_options,
+            report=report,
         )
     )

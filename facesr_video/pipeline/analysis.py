@@ -11,6 +11,7 @@ raw landmarks, so it does not jitter from frame to frame.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -107,6 +108,7 @@ class SequenceAnalyser(Generic[Payload]):
         self._unreliable = 0
         self._residual_sum = 0.0
         self._expression_bounds = (0.0, 1.0)
+        self.seconds = {"detect": 0.0, "fit": 0.0, "smooth": 0.0}
 
     @property
     def stats(self) -> AnalysisStats:
@@ -119,7 +121,9 @@ class SequenceAnalyser(Generic[Payload]):
 
     def push(self, index: int, rgb: np.ndarray, payload: Payload) -> list[AnalysedFrame[Payload]]:
         """Analyse frame `index` (rgb: (H, W, 3) uint8); returns the frames now ready."""
+        started = time.perf_counter()
         observations = {o.track_id: o for o in self.face_analyzer.analyze(index, rgb)}
+        self.seconds["detect"] += time.perf_counter() - started
         pending = _Pending(index, payload, observations, {})
         self._pending.append(pending)
         height, width = rgb.shape[:2]
@@ -128,9 +132,13 @@ class SequenceAnalyser(Generic[Payload]):
             if track is None:
                 track = self._new_track(index)
                 self._tracks[track_id] = track
+            started = time.perf_counter()
             fit = self._fit(observation, rgb, (width, height), track)
             pending.fits[track_id] = fit
+            fitted = time.perf_counter()
             self._record(track_id, track, index, fit)
+            self.seconds["fit"] += fitted - started
+            self.seconds["smooth"] += time.perf_counter() - fitted
         for track_id in [t for t in self._tracks if t not in observations]:
             self._end_track(track_id)
         ready = []

@@ -6,13 +6,23 @@ path, which waits for its smoother and network batch) drops in without touching 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from facesr_video.errors import InputError
 from facesr_video.pipeline.background import METHODS, SCALES, upscale_frames
+from facesr_video.pipeline.face_stage import FaceOptions, FaceStage
+from facesr_video.pipeline.setup import (
+    FACE_SCALES,
+    check_model_matches_weights,
+    resolve_device,
+    resolve_face_model,
+    resolve_network,
+)
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, check_codec
@@ -33,6 +43,8 @@ class EnhanceOptions:
     preset: str | None = None
     overwrite: bool = False
     quiet: bool = False
+    faces: FaceOptions | None = field(default_factory=FaceOptions)  # None: plain path only
+    report: Path | None = None  # per-track and per-stage figures as JSON
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,9 @@ class EnhanceSummary:
     audio_copied: int
     audio_transcoded: int
     output: Path
+    faces_enhanced: int = 0  # face crops super-resolved (summed over frames)
+    tracks: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -53,7 +68,8 @@ class EnhanceSummary:
         line = (
             f"wrote {self.output}: {self.frames} frames, {self.duration:.2f} s of video in "
             f"{self.seconds:.1f} s ({self.fps:.1f} frames/s); audio streams: "
-            f"{self.audio_copied} copied, {self.audio_transcoded} transcoded"
+            f"{self.audio_copied} copied, {self.audio_transcoded} transcoded; "
+            f"{self.faces_enhanced} faces enhanced in {self.tracks} tracks"
         )
         if self.frames_lost:
             line += f"; WARNING {self.frames_lost} frames lost (truncated or corrupt input)"
@@ -74,10 +90,34 @@ def check_options(options: EnhanceOptions) -> None:
     check_codec(options.codec, muxer)
 
 
+def build_face_stage(options: EnhanceOptions) -> FaceStage | None:
+    """The face path for these options, or None for the plain path (with the reason said)."""
+    face = options.faces
+    if face is None:
+        return None
+    if options.scale not in FACE_SCALES:
+        if not options.quiet:
+            stderr_console.print(
+                f"note: the face network works at x4 and x8; at x{options.scale} every frame is "
+                "upscaled plainly",
+                markup=False,
+                highlight=False,
+            )
+        return None
+    device = resolve_device(face.device)
+    network, info = resolve_network(face.weights, options.scale, device)
+    model = resolve_face_model(face.face_model)
+    check_model_matches_weights(model, info)
+    return FaceStage(model, network, info, options.scale, face, device, options.background)
+
+
 def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> EnhanceSummary:
-    """Enhance IN into OUT; `stage` defaults to the plain upscaler."""
+    """Enhance IN into OUT; `stage` defaults to the face path (or the plain upscaler)."""
     check_options(options)
     info = probe(options.input)
+    face_stage = build_face_stage(options) if stage is None else None
+    if face_stage is not None:
+        stage = face_stage
     if stage is None:
 
         def stage(frames: Iterator[Frame]) -> Iterator[Frame]:
@@ -88,15 +128,28 @@ def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> Enhance
     target = VideoTarget.from_info(info, options.scale)
     started = time.perf_counter()
     first = last = None
-    with make_progress("frames", options.quiet) as progress:
+    with ExitStack() as stack:
+        progress = stack.enter_context(make_progress("frames", options.quiet))
         task = progress.add_task("enhance", total=info.expected_frames)
-        with VideoWriter(options.output, target, settings, audio_from=options.input) as writer:
-            for frame in stage(iter(decoder)):
-                writer.write(frame)
-                first = first or frame
-                last = frame
-                progress.advance(task)
-            progress.update(task, total=writer.frames_written)
+        writer = stack.enter_context(
+            VideoWriter(options.output, target, settings, audio_from=options.input)
+        )
+        overlay_path = face_stage.options.debug_overlay if face_stage is not None else None
+        if face_stage is not None and overlay_path is not None:
+            overlay = stack.enter_context(
+                VideoWriter(overlay_path, VideoTarget.from_info(info, 1), settings)
+            )
+            face_stage.overlay_sink = overlay.write
+        for frame in stage(iter(decoder)):
+            encode_started = time.perf_counter()
+            writer.write(frame)
+            if face_stage is not None:
+                face_stage.times.add("encode", time.perf_counter() - encode_started)
+                progress.update(task, description=f"enhance [{face_stage.times.dominant()}-bound]")
+            first = first or frame
+            last = frame
+            progress.advance(task)
+        progress.update(task, total=writer.frames_written)
     seconds = time.perf_counter() - started
     duration = 0.0
     if first is not None and last is not None:
@@ -110,10 +163,39 @@ def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> Enhance
         audio_copied=sum(p.action == "copy" for p in plans),
         audio_transcoded=sum(p.action == "transcode" for p in plans),
         output=Path(options.output),
+        faces_enhanced=face_stage.faces_enhanced if face_stage is not None else 0,
+        tracks=len(face_stage.tracks) if face_stage is not None else 0,
+        stage_seconds=dict(face_stage.times.seconds) if face_stage is not None else {},
     )
+    if options.report is not None:
+        write_report(options.report, summary, face_stage)
     if not options.quiet:
         for plan in plans:
             if plan.action == "transcode":
                 stderr_console.print(plan.describe(), markup=False, highlight=False, soft_wrap=True)
         stderr_console.print(summary.one_line(), markup=False, highlight=False, soft_wrap=True)
     return summary
+
+
+def write_report(path: Path, summary: EnhanceSummary, face_stage: FaceStage | None) -> None:
+    """--report: the summary, per-track figures and seconds per stage, as JSON."""
+    data = {
+        "output": str(summary.output),
+        "frames": summary.frames,
+        "frames_lost": summary.frames_lost,
+        "seconds": summary.seconds,
+        "fps": summary.fps,
+        "faces_enhanced": summary.faces_enhanced,
+        "stage_seconds": summary.stage_seconds,
+        "tracks": [t.as_dict() for t in face_stage.tracks.values()] if face_stage else [],
+    }
+    if face_stage is not None and face_stage.analyser is not None:
+        stats = face_stage.analyser.stats
+        data["analysis"] = {
+            "detections": stats.faces.detections,
+            "skipped_small_faces": stats.faces.skipped_small,
+            "fits": stats.fits,
+            "unreliable_fits": stats.unreliable_fits,
+            "mean_fit_residual": stats.mean_residual,
+        }
+    Path(path).write_text(json.dumps(data, indent=2))

@@ -1,0 +1,307 @@
+"""The face path of `enhance`: analyse -> fit -> smooth -> render priors -> SR -> blend.
+
+`FaceStage` is a frame stage (`Iterator[Frame] -> Iterator[Frame]`): low-resolution frames in,
+upscaled frames out, in order, `smooth_lag` frames later. Each frame's background is the plain
+upscale; every face with a usable fit is super-resolved in its aligned crop and pasted back
+through the exact inverse warp with a feathered mask from the render's coverage. A face whose fit
+is unreliable or whose smoother confidence drops fades toward the plain path over a few frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from facesr_video.faces.align import paste, warp_affine
+from facesr_video.faces.analyze import AnalyzerConfig
+from facesr_video.faces.overlay import draw_overlay
+from facesr_video.morph.face_model import FaceModel
+from facesr_video.pipeline.analysis import (
+    AnalysedFrame,
+    AnalysisConfig,
+    FaceState,
+    SequenceAnalyser,
+)
+from facesr_video.pipeline.background import upscale_frame
+from facesr_video.pipeline.blend import FadeWeight, feathered_mask, match_colour
+from facesr_video.pipeline.priors import render_face_priors
+from facesr_video.sr.network import SAMNet
+from facesr_video.sr.weights import WeightsInfo
+from facesr_video.video.decode import Frame
+
+STAGES = ("decode", "detect", "fit", "smooth", "render", "sr", "blend", "encode")
+
+
+@dataclass(frozen=True)
+class FaceOptions:
+    """What the face path does (the CLI's face options)."""
+
+    weights: Path | None = None  # None: the shipped weights for the scale
+    face_model: Path | None = None  # None: the installed model (or FACESR_FACE_MODEL)
+    device: str = "auto"
+    half: bool = True  # float16 on CUDA
+    batch_size: int = 8  # faces per network call
+    faces: str = "all"  # all | largest
+    min_face: float = 20.0  # low-resolution pixels
+    detector: str = "hog"
+    detect_every: int = 2
+    strength: float = 1.0  # 0 = plain upscale, 1 = full SR face
+    smoothing: bool = True
+    smooth_lag: int = 5
+    debug_overlay: Path | None = None
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage (the decode and encode entries are filled by the caller)."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def dominant(self) -> str:
+        return max(self.seconds, key=lambda s: self.seconds[s])
+
+
+@dataclass
+class TrackReport:
+    """Per-track figures for `--report`."""
+
+    track_id: int
+    frames: int = 0
+    enhanced_frames: int = 0
+    confidence_sum: float = 0.0
+    residual_sum: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        n = max(1, self.frames)
+        return {
+            "track": self.track_id,
+            "frames": self.frames,
+            "enhanced_frames": self.enhanced_frames,
+            "mean_confidence": self.confidence_sum / n,
+            "mean_fit_residual": self.residual_sum / n,
+        }
+
+
+def face_weight(face: FaceState) -> float:
+    """Target blend weight: the smoother's confidence, lowered while dlib only predicts the face."""
+    if not face.reliable:
+        return 0.0
+    observation_trust = min(1.0, 2.0 * face.observation.quality)
+    return float(face.confidence) * observation_trust
+
+
+class FaceStage:
+    """Callable frame stage that super-resolves the faces of a low-resolution stream."""
+
+    def __init__(
+        self,
+        model: FaceModel,
+        network: SAMNet,
+        weights_info: WeightsInfo,
+        scale: int,
+        options: FaceOptions,
+        device: torch.device,
+        background: str = "bicubic",
+    ) -> None:
+        self.model = model
+        self.network = network
+        self.weights_info = weights_info
+        self.scale = scale
+        self.options = options
+        self.device = device
+        self.background = background
+        self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
+        self.network.to(device=device, dtype=self.dtype).eval()
+        config = network.config
+        self.prior_mode = config.prior_mode
+        self._channel_index = self._resolve_channels(weights_info.layout_channels)
+        self.analysis_config = AnalysisConfig(
+            faces=AnalyzerConfig(
+                detector=options.detector,
+                detect_every=options.detect_every,
+                min_face=options.min_face,
+                faces=options.faces,
+            ),
+            smoothing=options.smoothing,
+            smooth_lag=options.smooth_lag,
+        )
+        self.analyser: SequenceAnalyser[Frame] | None = None
+        self.times = StageTimes()
+        self.tracks: dict[int, TrackReport] = {}
+        self.faces_enhanced = 0
+        self._fades: dict[int, FadeWeight] = defaultdict(FadeWeight)
+        # Receives the low-resolution frame with boxes, landmarks and fitted landmarks drawn.
+        self.overlay_sink: Callable[[Frame], None] | None = None
+
+    def _resolve_channels(self, names: tuple[str, ...]) -> list[int]:
+        """Indices of the prior maps the network was trained on, looked up by name."""
+        if self.prior_mode == "none":
+            return []
+        from facesr_video.render.layout import prior_layout
+
+        layout = prior_layout(self.model)
+        wanted = names or layout.channels
+        missing = [n for n in wanted if n not in layout.channels]
+        if missing:
+            from facesr_video.errors import ModelError
+
+            raise ModelError(
+                f"the weights expect prior channels {missing} that this face model's layout "
+                f"({layout.version}) does not render",
+                "use weights trained with this facesr-video version",
+            )
+        return [layout.index(n) for n in wanted]
+
+    # -- the stage -------------------------------------------------------------------------
+
+    def __call__(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        self.analyser = analyser = SequenceAnalyser(self.model, self.analysis_config)
+        iterator = iter(frames)
+        while True:
+            started = time.perf_counter()
+            frame = next(iterator, None)
+            self.times.add("decode", time.perf_counter() - started)
+            if frame is None:
+                break
+            ready = analyser.push(frame.index, frame.rgb, frame)
+            self._sync_analysis_times()
+            for analysed in ready:
+                yield self.enhance_frame(analysed)
+        for analysed in analyser.finish():
+            yield self.enhance_frame(analysed)
+
+    def _sync_analysis_times(self) -> None:
+        if self.analyser is not None:
+            self.times.seconds.update(self.analyser.seconds)
+
+    def enhance_frame(self, analysed: AnalysedFrame[Frame]) -> Frame:
+        """The upscaled frame with its faces super-resolved and blended in."""
+        frame = analysed.payload
+        started = time.perf_counter()
+        output = upscale_frame(frame.rgb, self.scale, self.background)
+        self.times.add("blend", time.perf_counter() - started)
+        active: list[tuple[FaceState, float]] = []
+        seen = set()
+        for face in analysed.faces:
+            seen.add(face.track_id)
+            report = self.tracks.setdefault(face.track_id, TrackReport(face.track_id))
+            report.frames += 1
+            report.confidence_sum += face.confidence
+            report.residual_sum += min(face.fit.residual, 10.0)
+            weight = self._fades[face.track_id].update(face_weight(face)) * self.options.strength
+            if weight > 0.0:
+                active.append((face, weight))
+                report.enhanced_frames += 1
+        for track_id in [t for t in self._fades if t not in seen]:
+            del self._fades[track_id]
+        if active:
+            output = self._enhance_faces(frame.rgb, np.array(output), active)
+            self.faces_enhanced += len(active)
+        if self.overlay_sink is not None:
+            self.overlay_sink(frame.with_rgb(self._overlay(frame.rgb, analysed.faces)))
+        return frame.with_rgb(output)
+
+    # -- faces -----------------------------------------------------------------------------
+
+    def _enhance_faces(
+        self, lr_rgb: np.ndarray, hr_rgb: np.ndarray, faces: list[tuple[FaceState, float]]
+    ) -> np.ndarray:
+        by_size: dict[int, list[tuple[FaceState, float]]] = defaultdict(list)
+        for face, weight in faces:
+            by_size[face.alignment.crop_size].append((face, weight))
+        lr = torch.from_numpy(np.ascontiguousarray(lr_rgb)).to(self.device)
+        lr = lr.permute(2, 0, 1)[None].float() / 255.0
+        for size, group in by_size.items():
+            for start in range(0, len(group), self.options.batch_size):
+                batch = group[start : start + self.options.batch_size]
+                crops, coverage = self._super_resolve(lr, [f for f, _ in batch], size)
+                started = time.perf_counter()
+                for (face, weight), crop, cover in zip(batch, crops, coverage, strict=True):
+                    hr_rgb = self._paste(hr_rgb, face, crop[None], cover[None], weight)
+                self.times.add("blend", time.perf_counter() - started)
+        return hr_rgb
+
+    def _super_resolve(
+        self, lr_frame: torch.Tensor, faces: list[FaceState], size: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """SR crops (B, 3, S*n, S*n) in [0, 1] and coverage (B, 1, S*n, S*n) of faces of size n."""
+        started = time.perf_counter()
+        priors = render_face_priors(
+            self.model,
+            [f.fit for f in faces],
+            [f.alignment for f in faces],
+            self.scale,
+            self.device,
+        )
+        self.times.add("render", time.perf_counter() - started)
+        started = time.perf_counter()
+        matrices = np.stack([f.alignment.crop_from_frame for f in faces])
+        lr_crops = warp_affine(lr_frame.expand(len(faces), -1, -1, -1), matrices, size)
+        maps = priors.maps[:, self._channel_index] if self._channel_index else None
+        coeffs = priors.coefficients if self.network.config.uses_coeffs else None
+        with torch.inference_mode():
+            out = self.network(
+                lr_crops.to(self.dtype),
+                None if maps is None else maps.to(self.dtype),
+                None if coeffs is None else coeffs.to(self.dtype),
+            )
+        sr = out.float().clamp(0.0, 1.0)
+        # The plain upscale of the same crop: the colour reference for the blend.
+        reference = F.interpolate(
+            lr_crops, scale_factor=self.scale, mode="bicubic", align_corners=False
+        ).clamp(0.0, 1.0)
+        mask = feathered_mask(priors.coverage)
+        sr = match_colour(sr, reference, mask)
+        self.times.add("sr", time.perf_counter() - started)
+        return sr, mask
+
+    def _paste(
+        self,
+        hr_rgb: np.ndarray,
+        face: FaceState,
+        crop: torch.Tensor,
+        mask: torch.Tensor,
+        weight: float,
+    ) -> np.ndarray:
+        """Warp one SR crop back into the (H, W, 3) uint8 frame, only over its bounding region."""
+        alignment = face.alignment.scaled(self.scale)
+        size = alignment.crop_size
+        corners = np.array([[-0.5, -0.5, 1], [size - 0.5, -0.5, 1], [-0.5, size - 0.5, 1]])
+        corners = np.vstack([corners, [size - 0.5, size - 0.5, 1]])
+        frame_corners = corners @ alignment.frame_from_crop.T
+        height, width = hr_rgb.shape[:2]
+        x0 = int(max(0, np.floor(frame_corners[:, 0].min())))
+        y0 = int(max(0, np.floor(frame_corners[:, 1].min())))
+        x1 = int(min(width, np.ceil(frame_corners[:, 0].max()) + 1))
+        y1 = int(min(height, np.ceil(frame_corners[:, 1].max()) + 1))
+        if x1 <= x0 or y1 <= y0:
+            return hr_rgb
+        region = torch.from_numpy(hr_rgb[y0:y1, x0:x1]).to(self.device)
+        region = region.permute(2, 0, 1)[None].float() / 255.0
+        crop_from_region = alignment.crop_from_frame.copy()
+        crop_from_region[:, 2] += crop_from_region[:, :2] @ np.array([x0, y0], np.float64)
+        blended = paste(region, crop, crop_from_region, mask * weight)
+        pixels = (blended[0].permute(1, 2, 0).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+        hr_rgb[y0:y1, x0:x1] = pixels.cpu().numpy()
+        return hr_rgb
+
+    @staticmethod
+    def _overlay(lr_rgb: np.ndarray, faces: tuple[FaceState, ...]) -> np.ndarray:
+        """dlib's boxes, ids and landmarks, plus the smoothed fit's landmarks in yellow."""
+        image = Image.fromarray(draw_overlay(lr_rgb, [f.observation for f in faces]))
+        draw = ImageDraw.Draw(image)
+        for face in faces:
+            for x, y in face.landmarks68:
+                draw.point((float(x), float(y)), fill=(255, 230, 0))
+        return np.asarray(image)

@@ -1,0 +1,94 @@
+"""Resolving what the face path needs: device, face model, network weights.
+
+Each resolver turns a user's option into a ready object or one clear error saying what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from facesr_video.errors import DeviceError, ModelError
+from facesr_video.morph.face_model import FaceModel
+from facesr_video.morph.formats import load_face_model
+from facesr_video.morph.install import resolve_face_model_path
+from facesr_video.render.layout import LAYOUT_VERSION
+from facesr_video.sr.network import SAMNet
+from facesr_video.sr.weights import WeightsInfo, load_model
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+FACE_SCALES = (4, 8)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' | 'cpu' | 'cuda' | 'cuda:N' -> a usable torch.device, or DeviceError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise DeviceError(f"unknown device {name!r}", "use auto, cpu, cuda or cuda:N") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"--device {name} asked for, but no CUDA device is available",
+                "use --device cpu (or auto), or install a CUDA build of torch",
+            )
+        index = device.index or 0
+        if index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) present",
+                "pick an index below that",
+            )
+    elif device.type != "cpu":
+        raise DeviceError(f"unsupported device {name!r}", "use auto, cpu, cuda or cuda:N")
+    return device
+
+
+def shipped_weights(scale: int) -> Path:
+    """The default weights for a scale, shipped in facesr_video/weights/."""
+    return WEIGHTS_DIR / f"sam-light-x{scale}.safetensors"
+
+
+def resolve_network(
+    weights: Path | None, scale: int, device: torch.device
+) -> tuple[SAMNet, WeightsInfo]:
+    """Load --weights (or the shipped default) for this scale and this prior layout."""
+    if scale not in FACE_SCALES:
+        raise ModelError(
+            f"the face network works at x4 and x8, not x{scale}",
+            "use --scale 4 or 8, or --faces none for a plain upscale",
+        )
+    path = Path(weights) if weights is not None else shipped_weights(scale)
+    if not path.is_file():
+        hint = (
+            "check the --weights path"
+            if weights is not None
+            else "reinstall facesr-video, or train weights with `facesr-video train` and pass "
+            "--weights"
+        )
+        raise ModelError(f"network weights not found: {path}", hint)
+    return load_model(path, expected_layout_version=LAYOUT_VERSION, scale=scale, device=device)
+
+
+def resolve_face_model(path: Path | None) -> FaceModel:
+    """The 3D face model from --face-model, $FACESR_FACE_MODEL or the installed one."""
+    return load_face_model(resolve_face_model_path(path))
+
+
+def check_model_matches_weights(model: FaceModel, info: WeightsInfo) -> None:
+    """A network fed with coefficients needs a face model of the same coefficient size."""
+    from facesr_video.render.layout import prior_layout
+
+    config = info.config
+    if not config.uses_coeffs:
+        return
+    layout = prior_layout(model)
+    if layout.num_coefficients != config.coeff_dim:
+        raise ModelError(
+            f"the face model gives {layout.num_coefficients} coefficients but the weights were "
+            f"trained with {config.coeff_dim}",
+            "use the face model the weights were trained with (ICT-FaceKit Light by default), "
+            "or weights trained on this model",
+        )
