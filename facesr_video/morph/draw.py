@@ -26,7 +26,8 @@ def draw_mesh(
 
     projected_xy (V, 2) pixel xy of the vertices; triangles (F, 3) drawn as a wireframe (only
     where visible (F,) is True, every edge_step-th edge); points (P, 2) drawn as dots
-    (e.g. detected landmarks). Without triangles, vertices are drawn as single pixels.
+    (e.g. detected landmarks). Without triangles, vertices are drawn as pixels (small crosses
+    when there are at most 200, e.g. projected landmark vertices).
     """
     image = Image.fromarray(np.ascontiguousarray(rgb))
     draw = ImageDraw.Draw(image)
@@ -39,6 +40,10 @@ def draw_mesh(
     else:
         for x, y in projected_xy:
             draw.point((float(x), float(y)), fill=color)
+            if len(projected_xy) <= 200:  # few points (landmarks): make them visible as crosses
+                x, y = float(x), float(y)
+                draw.line([(x - 2, y), (x + 2, y)], fill=color)
+                draw.line([(x, y - 2), (x, y + 2)], fill=color)
     if points is not None:
         r = max(1.0, min(rgb.shape[:2]) / 300)
         for x, y in points:

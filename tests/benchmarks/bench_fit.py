@@ -184,14 +184,9 @@ def contact_sheet(model, results: list[tuple[str, ClipResult]], path: Path) -> N
             )
             xy = lr_to_hr(project(cam, fit.camera), res.scale)
             visible = front_facing(cam, model.triangles)
-            img = draw_mesh(
-                res.frames[t],
-                xy,
-                model.triangles,
-                res.hr_landmarks[t],
-                visible=visible,
-                edge_step=3,
-            )
+            img = draw_mesh(res.frames[t], xy, model.triangles, visible=visible, edge_step=4)
+            img = (0.45 * img + 0.55 * res.frames[t]).astype(np.uint8)  # see the face through
+            img = draw_mesh(img, res.raw[t], points=res.hr_landmarks[t], point_color=(255, 40, 40))
             x0, y0 = res.hr_landmarks[t].min(axis=0) - 40
             x1, y1 = res.hr_landmarks[t].max(axis=0) + 40
             crop = Image.fromarray(img).crop((int(x0), int(y0), int(x1), int(y1)))

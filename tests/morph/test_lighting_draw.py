@@ -44,3 +44,29 @@ def test_front_facing_flips_with_winding():
     # in camera space (y down) this winding has its normal toward the camera (-z)
     assert front_facing(cam, np.array([[0, 2, 1]]))[0]
     assert not front_facing(cam, np.array([[0, 1, 2]]))[0]
+
+
+def test_fit_lighting_from_image_on_the_real_model(ict_model_path):
+    from facesr_video.morph.camera import Camera
+    from facesr_video.morph.fit import FaceFit
+    from facesr_video.morph.formats import load_face_model
+    from facesr_video.morph.lighting import fit_lighting_from_image, sh_basis
+
+    model = load_face_model(ict_model_path)
+    fit = FaceFit(
+        identity=np.zeros(model.num_identity, np.float32),
+        expression=np.zeros(model.num_expression, np.float32),
+        rotation=np.zeros(3),
+        translation=np.array([0.0, 0.0, 60.0]),
+        camera=Camera.for_image(160, 160),
+        residual=0.0,
+        reliable=True,
+    )
+    grey = np.full((160, 160, 3), 0.5)
+    grey[..., 2] = 0.25
+    lighting = fit_lighting_from_image(grey, model, fit)
+    assert lighting.shape == (9, 3)
+    # a flat image is explained by ambient light only: shading ~ the grey level everywhere
+    normals = np.array([[0.0, 0.0, -1.0], [0.3, 0.2, -0.93], [-0.3, -0.2, -0.93]])
+    shading = sh_basis(normals / np.linalg.norm(normals, axis=1, keepdims=True)) @ lighting
+    np.testing.assert_allclose(shading, [[0.5, 0.5, 0.25]] * 3, atol=0.03)
