@@ -165,7 +165,10 @@ def install_ict(
             _check_fingerprint(path, folder / NEUTRAL_FILE, expected)
         if on_file:
             on_file(name)
-    model = import_ict_folder(folder)
+    try:  # files kept from an earlier run were not re-checked above: check every shape now
+        model = import_ict_folder(folder, fingerprints=fingerprints)
+    except ModelError as error:
+        raise ModelError(error.message, f"delete {folder} and run the install again") from error
     model = model.__class__(
         **{**model.__dict__, "source": f"ICT-FaceKit {ict_registry.ICT_COMMIT} via {base}; MIT"}
     )

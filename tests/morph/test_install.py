@@ -83,6 +83,12 @@ def test_install_downloads_verifies_converts_and_resumes(served):
     # a second run finds every file verified in the cache and downloads nothing
     install_ict(files, prints, url=url, backoff=0)
     assert len(handler.requests) == len(files)
+    # a cached shape file damaged since is caught by its content fingerprint
+    cached = download_dir() / "jawOpen.obj"
+    cached.write_text(cached.read_text().replace("v ", "v 1", 1))
+    with pytest.raises(ModelError, match="jawOpen.obj does not match") as info:
+        install_ict({**files, "jawOpen.obj": None}, prints, url=url, backoff=0)
+    assert "delete" in info.value.one_line()
 
 
 def test_corrupt_file_fails_the_checksum_and_leaves_nothing(served):
