@@ -190,6 +190,11 @@ class _Extractor:
         self._buffered = 0
         self._finished: list[str] = []  # sources complete but not yet committed
         self._samples: dict[str, int] = {}
+        self.settings = (
+            f"every={options.every} max_frames={options.max_frames} min_face={options.min_face:g} "
+            f"detect_every={options.detect_every} min_confidence={options.min_confidence:g} "
+            f"degradation={options.degradation} seed={options.seed}"
+        )
 
     # -- per source ------------------------------------------------------------------------
 
@@ -374,7 +379,7 @@ class _Extractor:
         self.writer.flush()
         self._buffered = 0
         if mark_done:
-            self.log.mark_done(self._finished, self._samples)
+            self.log.mark_done(self._finished, self._samples, self.settings)
             self._finished = []
         self.log.save()
         self.counters.times["write"] += time.perf_counter() - start
@@ -428,7 +433,7 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
         with writer, make_progress("inputs", options.quiet) as progress:
             task = progress.add_task("extract-priors", total=len(listing.items))
             for item in listing.items:
-                if extractor.log.is_done(item.source):
+                if extractor.log.is_done(item.source, extractor.settings):
                     already += 1
                 else:
                     progress.update(task, description=_describe(item, extractor, began))

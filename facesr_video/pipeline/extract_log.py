@@ -2,7 +2,9 @@
 
 The store's manifest says which samples exist; it cannot say that a source is finished (a video
 whose last frames had no face looks the same as one cut short). `extract.json` lists the sources
-whose samples are all committed, so a rerun skips them without decoding or fitting anything;
+whose samples are all committed, with the settings that decide which faces are taken (frame
+sampling, face size, degradation...), so a rerun with the same settings skips them without
+decoding or fitting anything;
 a source cut short is analysed again and its stored samples are skipped by key.
 `skipped.json` lists, per source, what was left out and why (no face, unreadable, unreliable fit).
 Both files are replaced atomically, and only after the samples they speak of are committed.
@@ -48,9 +50,9 @@ class ExtractLog:
     def __init__(self, store: Path) -> None:
         self.store = Path(store)
         done = _read_json(self.store / DONE_FILE)
-        self.done: dict[str, int] = {}
+        self.done: dict[str, dict[str, object]] = {}
         if isinstance(done, dict) and isinstance(done.get("done"), dict):
-            self.done = {str(k): int(v) for k, v in done["done"].items()}
+            self.done = {str(k): v for k, v in done["done"].items() if isinstance(v, dict)}
         self.skipped: dict[str, list[SkipRecord]] = {}
         skipped = _read_json(self.store / SKIPPED_FILE)
         if isinstance(skipped, list):
@@ -59,8 +61,10 @@ class ExtractLog:
                     record = SkipRecord(str(entry["source"]), str(entry["reason"]), entry["count"])
                     self.skipped.setdefault(record.source, []).append(record)
 
-    def is_done(self, source: str) -> bool:
-        return source in self.done
+    def is_done(self, source: str, settings: str) -> bool:
+        """Complete under the same settings (another --max-frames, say, analyses it again)."""
+        entry = self.done.get(source)
+        return entry is not None and entry.get("settings") == settings
 
     def set_skipped(self, source: str, records: Iterable[SkipRecord]) -> None:
         """Replace a source's skip records with this run's."""
@@ -70,9 +74,11 @@ class ExtractLog:
         else:
             self.skipped.pop(source, None)
 
-    def mark_done(self, sources: Iterable[str], samples: dict[str, int]) -> None:
+    def mark_done(self, sources: Iterable[str], samples: dict[str, int], settings: str) -> None:
         for source in sources:
-            self.done[source] = samples.get(source, 0)
+            previous = self.done.get(source, {}).get("samples", 0)
+            count = samples.get(source, 0) + (previous if isinstance(previous, int) else 0)
+            self.done[source] = {"samples": count, "settings": settings}
 
     def save(self) -> None:
         _write_json(self.store / DONE_FILE, {"done": self.done})
