@@ -154,8 +154,9 @@ class _Counters:
 def crop_region(rgb: np.ndarray, alignment: Alignment, margin: int = 2) -> np.ndarray:
     """Aligned crop (n, n, 3) uint8 of an (H, W, 3) uint8 frame, reading only the face's region.
 
-    Same pixels as `crop_image(rgb, alignment)` (bilinear taps stay inside the margin), without
-    converting the whole frame to float.
+    Same pixels as `crop_image(rgb, alignment)` up to float rounding (bilinear taps stay inside
+    the margin), without converting the whole frame to float: a face of a 4K frame costs its
+    own size, not the frame's.
     """
     n = alignment.crop_size
     corners = np.array(

@@ -1,0 +1,57 @@
+"""extract-priors on a real GRID clip: frame sampling, track ids, overlay video, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from facesr_video.pipeline.extract import OVERLAY_DIR, ExtractOptions, extract_priors
+from facesr_video.pipeline.extract_overlay import overlay_name
+from facesr_video.sr.store import StoreReader
+from tests.conftest import DATA, ICT_NPZ, require
+
+CLIP = DATA / "videos" / "grid" / "bbaf2n.mpg"
+
+
+def test_grid_clip_every_second_frame_with_overlay(tmp_path: Path) -> None:
+    require(CLIP)
+    require(ICT_NPZ)
+    options = ExtractOptions(
+        inputs=(CLIP,),
+        out=tmp_path / "store",
+        scale=4,
+        face_model=ICT_NPZ,
+        every=2,
+        max_frames=10,
+        degradation="bicubic",
+        overlay=True,
+        quiet=True,
+    )
+    summary = extract_priors(options)
+    assert summary.frames == 10 and summary.faces_stored == 10
+    reader = StoreReader(options.out)
+    assert [k.frame for k in reader.keys] == list(range(0, 20, 2))
+    assert {k.source for k in reader.keys} == {"bbaf2n.mpg"} and {k.track for k in reader.keys} == {
+        0
+    }
+    sizes = set(reader.lr_sizes)
+    assert len(sizes) == 1  # one speaker at one distance: the crop size holds still
+    first, last = reader[0], reader[len(reader) - 1]
+    assert first.hr.shape[0] == 4 * first.lr.shape[0]
+    # smoothed fits of a talking head: neighbouring samples are close, not identical
+    assert 0 < np.abs(first.coeffs - reader[1].coeffs).max() < np.abs(first.coeffs).max()
+    assert last.priors.shape[0] == len(reader.layout.channels)
+
+    overlay = options.out / OVERLAY_DIR / overlay_name("bbaf2n.mpg")
+    with av.open(str(overlay)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 10 and frames[0].shape == (288, 360, 3)
+
+    again = extract_priors(options)
+    assert again.faces_stored == 0 and again.already_done == 1
+    longer = extract_priors(ExtractOptions(**{**options.__dict__, "max_frames": 12}))
+    assert longer.faces_stored == 2 and longer.faces_present == 10
+    keys = StoreReader(options.out).keys
+    assert len(keys) == len(set(keys)) == 12
