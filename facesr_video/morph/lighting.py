@@ -1,40 +1,29 @@
 """Spherical-harmonics lighting: basis, shading, and a least-squares fit from low-res pixels.
 
-Second-order real SH (9 coefficients per RGB channel) with the Lambertian convolution factors
-folded into the basis, so shading = basis(normal) @ coefficients and coefficient 0 is the ambient
-level. Normals are unit vectors in camera space (OpenCV axes). Albedo is simple: a given per-
-vertex colour or, by default, 1 (the lighting then absorbs the skin colour), because 68
+Second-order real SH (9 coefficients per RGB channel), the renderer's convention: orthonormal
+basis, the Lambertian convolution inside the coefficients, so shading = basis(normal) @
+coefficients. Normals are unit vectors in camera space (OpenCV axes). Albedo is simple: a given
+per-vertex colour or, by default, 1 (the lighting then absorbs the skin colour), because 68
 landmarks and a low-resolution face cannot separate the two.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from facesr_video.morph.camera import camera_vertices, project
 from facesr_video.morph.face_model import FaceModel
-
-_A0, _A1, _A2 = np.pi, 2.0 * np.pi / 3.0, np.pi / 4.0
+from facesr_video.render.lighting import sh_basis as render_sh_basis
 
 
 def sh_basis(normals: np.ndarray) -> np.ndarray:
-    """Unit normals (N, 3) -> SH basis values (N, 9), Lambertian factors included."""
-    x, y, z = normals[:, 0], normals[:, 1], normals[:, 2]
-    one = np.ones_like(x)
-    return np.stack(
-        [
-            _A0 * 0.282095 * one,
-            _A1 * 0.488603 * y,
-            _A1 * 0.488603 * z,
-            _A1 * 0.488603 * x,
-            _A2 * 1.092548 * x * y,
-            _A2 * 1.092548 * y * z,
-            _A2 * 0.315392 * (3.0 * z * z - 1.0),
-            _A2 * 1.092548 * x * z,
-            _A2 * 0.546274 * (x * x - y * y),
-        ],
-        axis=1,
-    )
+    """Unit normals (N, 3) -> SH basis values (N, 9): render/lighting.py's basis, in numpy.
+
+    One convention for the fit and the renderer: the coefficients a fit returns are irradiance
+    coefficients that `render.lighting.sh_shading` shades with directly.
+    """
+    return render_sh_basis(torch.from_numpy(np.asarray(normals, np.float64))).numpy()
 
 
 def shade(
