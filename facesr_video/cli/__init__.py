@@ -33,6 +33,7 @@ def _global_options(
 
 # Commands register themselves on `app` when their module is imported.
 from facesr_video.cli import enhance as _enhance  # noqa: E402,F401
+from facesr_video.cli import evaluate as _evaluate  # noqa: E402,F401
 from facesr_video.cli import extract_priors as _extract_priors  # noqa: E402,F401
 from facesr_video.cli import models as _models  # noqa: E402,F401
 from facesr_video.cli import train as _train  # noqa: E402,F401

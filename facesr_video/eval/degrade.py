@@ -68,7 +68,7 @@ def degrade(frame: np.ndarray, scale: int) -> np.ndarray:
         resample=Image.Resampling.BICUBIC,
         reducing_gap=None,
     )
-    return np.asarray(small, dtype=np.uint8)
+    return np.array(small, dtype=np.uint8)  # writable: stages may hand it to torch
 
 
 def upscale_nearest(frame: np.ndarray, scale: int) -> np.ndarray:

@@ -1,0 +1,58 @@
+"""`facesr-video evaluate HR... --scale 4 --out DIR`: builds EvaluateOptions, calls evaluate()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from facesr_video.cli import app
+from facesr_video.cli.state import cli_state
+from facesr_video.eval.evaluate import EvaluateOptions, evaluate
+
+
+@app.command("evaluate")
+def evaluate_command(
+    inputs: list[Path] = typer.Argument(
+        ..., help="High-resolution videos, images, or folders of them.", show_default=False
+    ),
+    scale: int = typer.Option(..., "--scale", "-s", help="Factor to shrink and restore: 4 or 8."),
+    out: Path = typer.Option(..., "--out", "-o", help="Report folder (report.md, report.json)."),
+    weights: Path | None = typer.Option(None, help="Network weights; default: shipped ones."),
+    weights_no_priors: Path | None = typer.Option(
+        None, help="Also evaluate these weights (a --priors none network), as ours-no-priors."
+    ),
+    no_smoothing_too: bool = typer.Option(
+        False, "--no-smoothing-too", help="Also evaluate ours with raw per-frame fits."
+    ),
+    face_model: Path | None = typer.Option(
+        None, help="3D face model (.npz); default: installed, or $FACESR_FACE_MODEL."
+    ),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    min_face: float = typer.Option(
+        20.0, min=1.0, help="Smallest face enhanced and scored, low-resolution pixels wide."
+    ),
+    smooth_lag: int = typer.Option(5, min=0, help="Frames of smoother delay."),
+    max_frames: int | None = typer.Option(None, min=1, help="Evaluate at most N frames per clip."),
+    samples: int = typer.Option(3, min=0, help="Frames per clip shown as picture strips."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a report in --out."),
+) -> None:
+    """Shrink each clip by --scale, restore it with bicubic and ours, score the faces, report."""
+    evaluate(
+        EvaluateOptions(
+            inputs=tuple(inputs),
+            out=out,
+            scale=scale,
+            weights=weights,
+            weights_no_priors=weights_no_priors,
+            no_smoothing_too=no_smoothing_too,
+            face_model=face_model,
+            device=device,
+            min_face=min_face,
+            smooth_lag=smooth_lag,
+            max_frames=max_frames,
+            samples=samples,
+            overwrite=overwrite,
+            quiet=cli_state.quiet,
+        )
+    )

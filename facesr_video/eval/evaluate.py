@@ -1,0 +1,352 @@
+"""`evaluate`: degrade high-resolution clips, run each method, score the faces, write the report.
+
+For every clip and method there is one streaming pass: original frames are decoded (cropped to a
+multiple of S), degraded (`eval.degrade`), handed to the method's frame stage, and each output is
+scored against its original as it comes out (`eval.scoring`), in the face regions found once on
+the originals (`eval.reference`). Only the originals still inside a stage's lag, the previous
+frame pair and a few sample frames are held. A method's speed is the time spent inside its stage,
+excluding decoding, degradation and scoring.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from facesr_video import __version__
+from facesr_video.errors import InputError, OutputError
+from facesr_video.eval.clips import EvalClip, list_clips, original_frames
+from facesr_video.eval.degrade import degrade
+from facesr_video.eval.identity import IdentityEncoder
+from facesr_video.eval.reference import REGION_MARGIN, ReferenceAnalyser, ReferenceFrame
+from facesr_video.eval.report import ReportFiles, write_report
+from facesr_video.eval.results import (
+    METHOD_BICUBIC,
+    METHOD_NO_PRIORS,
+    METHOD_NO_SMOOTHING,
+    METHOD_OURS,
+    ClipResult,
+    MethodScores,
+    ReportMeta,
+    method_means,
+)
+from facesr_video.eval.samples import SampleKeeper, sample_targets
+from facesr_video.eval.scoring import MethodScorer
+from facesr_video.morph.install import resolve_face_model_path
+from facesr_video.pipeline.background import upscale_frame
+from facesr_video.pipeline.face_stage import FaceOptions, FaceStage
+from facesr_video.pipeline.setup import (
+    FACE_SCALES,
+    check_model_matches_weights,
+    resolve_device,
+    resolve_face_model,
+    resolve_network,
+)
+from facesr_video.progress import make_progress, stderr_console
+from facesr_video.video.decode import Frame
+
+FrameStage = Callable[[Iterator[Frame]], Iterator[Frame]]
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """The evaluate command's options."""
+
+    inputs: tuple[Path, ...]
+    out: Path
+    scale: int
+    weights: Path | None = None  # None: the shipped weights for the scale
+    weights_no_priors: Path | None = None  # also run these (a `--priors none` network)
+    no_smoothing_too: bool = False  # also run ours with raw per-frame fits
+    face_model: Path | None = None
+    device: str = "auto"
+    min_face: float = 20.0  # low-resolution pixels: faces enhanced, and faces scored (x S)
+    smooth_lag: int = 5
+    max_frames: int | None = None  # per clip
+    samples: int = 3  # frames shown per clip
+    overwrite: bool = False
+    quiet: bool = False
+
+    def command_line(self) -> str:
+        """The equivalent command, written into the report so a reader can reproduce it."""
+        words = ["facesr-video", "evaluate", *map(str, self.inputs)]
+        words += ["--scale", str(self.scale), "--out", str(self.out)]
+        for flag, value in (
+            ("--weights", self.weights),
+            ("--weights-no-priors", self.weights_no_priors),
+            ("--face-model", self.face_model),
+            ("--max-frames", self.max_frames),
+        ):
+            if value is not None:
+                words += [flag, str(value)]
+        if self.no_smoothing_too:
+            words.append("--no-smoothing-too")
+        if self.device != "auto":
+            words += ["--device", self.device]
+        if self.min_face != 20.0:
+            words += ["--min-face", f"{self.min_face:g}"]
+        if self.smooth_lag != 5:
+            words += ["--smooth-lag", str(self.smooth_lag)]
+        return shlex.join(words)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method evaluated: its name and how to make a fresh frame stage for one clip."""
+
+    name: str
+    build: Callable[[], FrameStage]
+
+
+@dataclass(frozen=True)
+class EvaluateSummary:
+    """What a run measured and wrote."""
+
+    clips: tuple[ClipResult, ...]
+    means: tuple[MethodScores, ...]
+    files: ReportFiles
+    seconds: float
+    clip_seconds: tuple[float, ...] = field(default=())  # wall time per clip, all passes
+
+    def one_line(self) -> str:
+        frames = sum(c.frames for c in self.clips)
+        faces = sum(c.faces for c in self.clips)
+        no_face = sum(1 for c in self.clips if c.faces == 0)
+        means = {m.method: m for m in self.means}
+        line = (
+            f"evaluated {len(self.clips)} clip(s), {frames} frames, {faces} faces scored "
+            f"in {self.seconds:.1f} s"
+        )
+        ours, bicubic = means.get(METHOD_OURS), means.get(METHOD_BICUBIC)
+        if ours is not None and bicubic is not None and not math.isnan(ours.psnr):
+            line += (
+                f"; face PSNR ours {ours.psnr:.2f} dB vs bicubic {bicubic.psnr:.2f} dB "
+                f"({ours.psnr - bicubic.psnr:+.2f} dB)"
+            )
+        if no_face:
+            line += f"; {no_face} clip(s) without a face"
+        return line + f"; report: {self.files.markdown}"
+
+
+def check_options(options: EvaluateOptions) -> None:
+    """Everything refused before any work: scale, frame limit, the report folder."""
+    if options.scale not in FACE_SCALES:
+        raise InputError(
+            f"evaluate works at x4 and x8, not x{options.scale}", "use --scale 4 or --scale 8"
+        )
+    if options.max_frames is not None and options.max_frames < 1:
+        raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")
+    out = Path(options.out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"report folder {out} is a file", "give --out a folder path")
+    if out.is_dir() and any(out.iterdir()) and not options.overwrite:
+        raise OutputError(
+            f"report folder {out} exists and is not empty",
+            "pass --overwrite to replace the report in it, or choose another --out",
+        )
+
+
+def _clear_old_report(out: Path) -> None:
+    """--overwrite: remove a previous report's pictures so none of them is left stale."""
+    if not (out / "report.json").is_file():
+        return
+    for picture in (out / "pictures").glob("*.png"):
+        picture.unlink()
+
+
+def build_methods(options: EvaluateOptions) -> tuple[tuple[MethodSpec, ...], dict[str, str]]:
+    """The methods to run (bicubic first) and the settings to print in the report."""
+    device = resolve_device(options.device)
+    model = resolve_face_model(options.face_model)
+    network, info = resolve_network(options.weights, options.scale, device)
+    check_model_matches_weights(model, info)
+    face = FaceOptions(
+        weights=options.weights,
+        face_model=options.face_model,
+        device=options.device,
+        min_face=options.min_face,
+        smooth_lag=options.smooth_lag,
+    )
+    scale = options.scale
+
+    def bicubic() -> FrameStage:
+        def stage(frames: Iterator[Frame]) -> Iterator[Frame]:
+            for frame in frames:
+                yield frame.with_rgb(upscale_frame(frame.rgb, scale, "bicubic"))
+
+        return stage
+
+    def face_stage(net, net_info, face_options: FaceOptions) -> Callable[[], FrameStage]:
+        return lambda: FaceStage(model, net, net_info, scale, face_options, device)
+
+    methods = [
+        MethodSpec(METHOD_BICUBIC, bicubic),
+        MethodSpec(METHOD_OURS, face_stage(network, info, face)),
+    ]
+    settings = {
+        "weights": str(options.weights or "shipped"),
+        "network": f"x{info.config.scale}, prior_mode={info.config.prior_mode}",
+        "face model": str(resolve_face_model_path(options.face_model)),
+        "device": str(device),
+        "face region": (
+            f"dlib HOG box on the original (faces >= {options.min_face * scale:g} px), grown "
+            f"{REGION_MARGIN:.0%} per side"
+        ),
+        "min face (low-res px)": f"{options.min_face:g}",
+        "smoother lag (frames)": str(options.smooth_lag),
+    }
+    if options.weights_no_priors is not None:
+        plain_net, plain_info = resolve_network(options.weights_no_priors, scale, device)
+        check_model_matches_weights(model, plain_info)
+        plain = replace(face, weights=options.weights_no_priors)
+        methods.append(MethodSpec(METHOD_NO_PRIORS, face_stage(plain_net, plain_info, plain)))
+        settings["weights (no priors)"] = str(options.weights_no_priors)
+    if options.no_smoothing_too:
+        raw = replace(face, smoothing=False)
+        methods.append(MethodSpec(METHOD_NO_SMOOTHING, face_stage(network, info, raw)))
+    if options.max_frames is not None:
+        settings["max frames per clip"] = str(options.max_frames)
+    return tuple(methods), settings
+
+
+class _ClipRun:
+    """The state one clip's passes share: reference faces (computed once) and samples."""
+
+    def __init__(self, clip: EvalClip, options: EvaluateOptions, encoder: IdentityEncoder) -> None:
+        self.clip = clip
+        self.options = options
+        self.encoder = encoder
+        self.analyser = ReferenceAnalyser(encoder, min_face=options.min_face * options.scale)
+        self.references: dict[int, ReferenceFrame] = {}
+        self.samples = SampleKeeper(
+            sample_targets(clip.expected_frames, options.samples), options.scale
+        )
+        self.size = (0, 0)
+
+    def reference(self, frame: Frame) -> ReferenceFrame:
+        found = self.references.get(frame.index)
+        if found is None:
+            found = self.references[frame.index] = self.analyser(frame.index, frame.rgb)
+        return found
+
+    def run_pass(self, method: MethodSpec, advance: Callable[[], None]) -> tuple[MethodScores, int]:
+        """Stream the clip through one method; its scores and the frame count."""
+        scale = self.options.scale
+        pending: dict[int, Frame] = {}
+        feeding = 0.0
+
+        def low_frames() -> Iterator[Frame]:
+            nonlocal feeding
+            source = original_frames(self.clip, scale, self.options.max_frames)
+            while True:
+                started = time.perf_counter()
+                frame = next(source, None)
+                if frame is not None:
+                    pending[frame.index] = frame
+                    low = frame.with_rgb(degrade(frame.rgb, scale))
+                feeding += time.perf_counter() - started
+                if frame is None:
+                    return
+                yield low
+
+        scorer = MethodScorer(method.name, self.encoder)
+        outputs = method.build()(low_frames())
+        inside, frames = 0.0, 0
+        while True:
+            started = time.perf_counter()
+            output = next(outputs, None)
+            inside += time.perf_counter() - started
+            if output is None:
+                break
+            original = pending.pop(output.index)
+            reference = self.reference(original)
+            scorer.add(output.rgb, original.rgb, reference)
+            self.samples.offer(method.name, output.index, original.rgb, output.rgb, reference)
+            self.size = (original.rgb.shape[1], original.rgb.shape[0])
+            frames += 1
+            advance()
+        if pending:
+            raise RuntimeError(f"{method.name} dropped frames {sorted(pending)[:5]}")
+        return scorer.result(inside - feeding, frames, series=self.clip.kind == "video"), frames
+
+    def result(self, scores: list[MethodScores], frames: int, names: tuple[str, ...]) -> ClipResult:
+        faces = sum(len(r.faces) for r in self.references.values())
+        return ClipResult(
+            name=self.clip.name,
+            source=str(self.clip.path),
+            scale=self.options.scale,
+            frames=frames,
+            faces=faces,
+            width=self.size[0],
+            height=self.size[1],
+            methods=tuple(scores),
+            samples=self.samples.samples(names),
+        )
+
+
+def evaluate(options: EvaluateOptions) -> EvaluateSummary:
+    """Run the whole evaluation and write the report into ``options.out``."""
+    started = time.perf_counter()
+    check_options(options)
+    clips = list_clips(options.inputs, options.max_frames)
+    methods, settings = build_methods(options)
+    encoder = IdentityEncoder()
+    names = tuple(m.name for m in methods)
+    known = [c.expected_frames for c in clips]
+    total = sum(k for k in known if k is not None) * len(methods) if None not in known else None
+    results: list[ClipResult] = []
+    clip_seconds: list[float] = []
+    with make_progress("frames", options.quiet) as progress:
+        task = progress.add_task("evaluate", total=total)
+        for number, clip in enumerate(clips, 1):
+            clip_started = time.perf_counter()
+            run = _ClipRun(clip, options, encoder)
+            scores, frames = [], 0
+            for method in methods:
+                progress.update(task, description=f"clip {number}/{len(clips)} {method.name}")
+                method_scores, frames = run.run_pass(method, lambda: progress.advance(task))
+                scores.append(method_scores)
+                if method is methods[0]:
+                    run.samples.end_first_pass()
+            results.append(run.result(scores, frames, names))
+            clip_seconds.append(time.perf_counter() - clip_started)
+            if clip.kind == "video" and not options.quiet:
+                _print_clip(results[-1], clip_seconds[-1])
+    meta = ReportMeta(
+        scale=options.scale,
+        command=options.command_line(),
+        version=__version__,
+        device=settings["device"],
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        settings=tuple(settings.items()),
+    )
+    if options.overwrite:
+        _clear_old_report(Path(options.out))
+    files = write_report(Path(options.out), results, meta)
+    summary = EvaluateSummary(
+        clips=tuple(results),
+        means=method_means(results),
+        files=files,
+        seconds=time.perf_counter() - started,
+        clip_seconds=tuple(clip_seconds),
+    )
+    if not options.quiet:
+        stderr_console.print(summary.one_line(), markup=False, highlight=False, soft_wrap=True)
+    return summary
+
+
+def _print_clip(clip: ClipResult, seconds: float) -> None:
+    """One line per video clip as it finishes (so a long run shows figures early)."""
+    parts = [f"{s.method} {s.psnr:.2f} dB" for s in clip.methods if not math.isnan(s.psnr)]
+    figures = ", ".join(parts) if parts else "no face found"
+    stderr_console.print(
+        f"{clip.name}: {clip.frames} frames, {clip.faces} faces, {figures} ({seconds:.1f} s)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
