@@ -159,8 +159,10 @@ def _clear_old_report(out: Path) -> None:
         picture.unlink()
 
 
-def build_methods(options: EvaluateOptions) -> tuple[tuple[MethodSpec, ...], dict[str, str]]:
-    """The methods to run (bicubic first) and the settings to print in the report."""
+def build_methods(
+    options: EvaluateOptions,
+) -> tuple[tuple[MethodSpec, ...], dict[str, str], str]:
+    """The methods to run (bicubic first), the settings to print in the report, the device."""
     device = resolve_device(options.device)
     model = resolve_face_model(options.face_model)
     network, info = resolve_network(options.weights, options.scale, device)
@@ -192,7 +194,6 @@ def build_methods(options: EvaluateOptions) -> tuple[tuple[MethodSpec, ...], dic
         "weights": str(options.weights or "shipped"),
         "network": f"x{info.config.scale}, prior_mode={info.config.prior_mode}",
         "face model": str(resolve_face_model_path(options.face_model)),
-        "device": str(device),
         "face region": (
             f"dlib HOG box on the original (faces >= {options.min_face * scale:g} px), grown "
             f"{REGION_MARGIN:.0%} per side"
@@ -211,7 +212,7 @@ def build_methods(options: EvaluateOptions) -> tuple[tuple[MethodSpec, ...], dic
         methods.append(MethodSpec(METHOD_NO_SMOOTHING, face_stage(network, info, raw)))
     if options.max_frames is not None:
         settings["max frames per clip"] = str(options.max_frames)
-    return tuple(methods), settings
+    return tuple(methods), settings, str(device)
 
 
 class _ClipRun:
@@ -294,7 +295,7 @@ def evaluate(options: EvaluateOptions) -> EvaluateSummary:
     started = time.perf_counter()
     check_options(options)
     clips = list_clips(options.inputs, options.max_frames)
-    methods, settings = build_methods(options)
+    methods, settings, device = build_methods(options)
     encoder = IdentityEncoder()
     names = tuple(m.name for m in methods)
     known = [c.expected_frames for c in clips]
@@ -321,7 +322,7 @@ def evaluate(options: EvaluateOptions) -> EvaluateSummary:
         scale=options.scale,
         command=options.command_line(),
         version=__version__,
-        device=settings["device"],
+        device=device,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         settings=tuple(settings.items()),
     )

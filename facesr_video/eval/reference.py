@@ -69,10 +69,10 @@ def face_region(box: Box, frame_size: tuple[int, int], margin: float = REGION_MA
     x0, y0, x1, y1 = box
     dx, dy = margin * (x1 - x0), margin * (y1 - y0)
     height, width = frame_size
-    left = int(np.clip(np.ceil(x0 - dx - 0.5), 0, width))
-    top = int(np.clip(np.ceil(y0 - dy - 0.5), 0, height))
-    right = int(np.clip(np.floor(x1 + dx - 0.5) + 1, left, width))
-    bottom = int(np.clip(np.floor(y1 + dy - 0.5) + 1, top, height))
+    left = int(np.clip(np.ceil(x0 - dx), 0, width))
+    top = int(np.clip(np.ceil(y0 - dy), 0, height))
+    right = int(np.clip(np.floor(x1 + dx) + 1, left, width))
+    bottom = int(np.clip(np.floor(y1 + dy) + 1, top, height))
     return (left, top, right, bottom)
 
 
