@@ -5,6 +5,13 @@
 box; on frames without a detection pass (see `detect_every`) or where the detector misses a face
 (profile, blur), the track's predicted box seeds the landmark predictor and the box is re-derived
 from the landmarks found. A track missed by `max_misses` detection passes in a row is let go.
+
+A detection pass does not scan the whole frame at the enlargement the smallest face needs (on a
+320x180 frame that is a 1600x900 HOG scan, ~185 ms). Instead (see `search.py`): every tracked face
+is looked for in a window around its predicted box, enlarged only as much as its size needs; a
+cheap whole-frame pass at about 1x finds big new faces at once; and the full small-face scan runs
+on the first frame and then every `scan_every` frames (new small faces appear rarely; they are
+found within that many frames). Faces just under `min_face` are counted on the full scans.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ import numpy as np
 
 from facesr_video.errors import InputError
 from facesr_video.faces.align import Alignment, align, native_size, nearest_crop_size
-from facesr_video.faces.detect import Box, FaceDetector, box_size
+from facesr_video.faces.detect import Box, Detection, FaceDetector, box_size
 from facesr_video.faces.landmarks import (
     WORK_SIZE,
     landmark_box,
     predict_landmarks,
     predictor_box,
 )
+from facesr_video.faces.search import merge_detections, search_window
 from facesr_video.faces.track import Tracker, TrackerConfig
 
 FACE_CHOICES = ("all", "largest")
@@ -38,6 +46,10 @@ class AnalyzerConfig:
     faces: str = "all"  # "all" or "largest" (one face per frame)
     landmark_work_size: float = WORK_SIZE  # enlarge small faces to this for the predictor
     crop_hysteresis: float = 1.15  # a track changes crop size only past this ratio
+    scan_every: int = 15  # frames between full small-face scans (1: every detection pass)
+    wide_pixels: int = 120_000  # pixel budget of the cheap whole-frame pass (0: none)
+    search_face: float = 110.0  # a tracked face is searched for enlarged to about this (px)
+    search_margin: float = 0.6  # search window around the predicted box, in box sizes
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:
@@ -47,6 +59,8 @@ class AnalyzerConfig:
             raise InputError(f"unknown faces option {self.faces!r}", "use 'all' or 'largest'")
         if self.min_face <= 0:
             raise InputError(f"min_face must be positive, got {self.min_face}")
+        if self.scan_every < 1:
+            raise InputError(f"scan_every must be at least 1, got {self.scan_every}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +91,8 @@ class AnalyzerStats:
     detections: int  # faces found by the detector (at least min_face)
     observations: int  # FaceObservations returned
     tracks: int  # confirmed tracks
-    skipped_small: int  # detections narrower than min_face
+    skipped_small: int  # detections narrower than min_face (counted on full scans)
+    full_scans: int = 0  # detection passes that scanned the whole frame for small faces
 
 
 class FaceAnalyzer:
@@ -93,6 +108,8 @@ class FaceAnalyzer:
         self._detections = 0
         self._observations = 0
         self._skipped_small = 0
+        self._full_scans = 0
+        self._last_scan: int | None = None  # stream position of the latest full scan
         self._crop_sizes: dict[int, int] = {}
         self._scores: dict[int, float] = {}
 
@@ -105,6 +122,7 @@ class FaceAnalyzer:
             observations=self._observations,
             tracks=self.tracker.tracks_started,
             skipped_small=self._skipped_small,
+            full_scans=self._full_scans,
         )
 
     def smallest_face(self, height: int, width: int) -> float:
@@ -123,16 +141,12 @@ class FaceAnalyzer:
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise InputError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
-        detect = self._frames % self.config.detect_every == 0
+        position = self._frames
+        detect = position % self.config.detect_every == 0
         self._frames += 1
         found: dict[int, tuple[np.ndarray, float]] = {}  # detection index -> landmarks, score
         if detect:
-            detections = []
-            for det in self.detector(rgb):
-                if det.width < self.config.min_face:
-                    self._skipped_small += 1
-                else:
-                    detections.append(det)
+            detections = [d for d in self._detect(position, rgb) if d.width >= self.config.min_face]
             self._detections += len(detections)
             boxes = []
             for i, det in enumerate(detections):
@@ -176,6 +190,32 @@ class FaceAnalyzer:
         self._observations += len(observations)
         self._frames_with_faces += bool(observations)
         return observations
+
+    def _detect(self, position: int, rgb: np.ndarray) -> list[Detection]:
+        """One detection pass: a full scan when due, else tracked windows plus a cheap pass."""
+        height, width = rgb.shape[:2]
+        if self._last_scan is None or position - self._last_scan >= self.config.scan_every:
+            self._last_scan = position
+            self._full_scans += 1
+            detections = self.detector(rgb)
+            self._skipped_small += sum(d.width < self.config.min_face for d in detections)
+            return detections
+        full_scale = self.detector.upsample_for(height, width)
+        found: list[Detection] = []
+        if self.config.wide_pixels > 0:
+            wide = min(full_scale, math.sqrt(self.config.wide_pixels / (height * width)))
+            found += self.detector.detect(rgb, wide)
+        for _, box, _ in self.tracker.predicted_boxes():
+            window, scale = search_window(
+                predictor_box(box),
+                (height, width),
+                self.config.search_margin,
+                self.config.search_face,
+                full_scale,
+            )
+            if window is not None:
+                found += self.detector.detect(rgb, scale, window)
+        return merge_detections(found)
 
     def _crop_size(self, track_id: int, landmarks: np.ndarray) -> int:
         """The track's crop side: the nearest bucket, changed only past the hysteresis ratio."""

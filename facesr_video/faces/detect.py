@@ -82,7 +82,7 @@ class FaceDetector:
         return DLIB_MIN_FACE / self.upsample_for(height, width)
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
-        """Faces in one frame.
+        """Faces in one frame, down to `smallest_face` px.
 
         Args:
             rgb: (H, W, 3) uint8 RGB frame.
@@ -90,16 +90,44 @@ class FaceDetector:
         Returns:
             detections sorted by decreasing score, boxes in frame pixels.
         """
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise InputError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
+        _check_frame(rgb)
+        return self.detect(rgb, self.upsample_for(*rgb.shape[:2]))
+
+    def detect(
+        self, rgb: np.ndarray, scale: float, region: tuple[int, int, int, int] | None = None
+    ) -> list[Detection]:
+        """Faces in a region of a frame seen enlarged by `scale` (faces >= DLIB_MIN_FACE / scale).
+
+        The cost grows with the enlarged region's area, so a tracked face is searched for in a
+        small window around its predicted box at the scale its size needs, not in the whole
+        frame at the scale the smallest face needs.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB frame.
+            scale: enlargement (< 1 shrinks: only bigger faces are then found, faster).
+            region: (x0, y0, x1, y1) integer pixel bounds (exclusive end) inside the frame;
+                None for the whole frame.
+
+        Returns:
+            detections sorted by decreasing score, boxes in frame pixels.
+        """
+        _check_frame(rgb)
         height, width = rgb.shape[:2]
-        scale = self.upsample_for(height, width)
-        big_w, big_h = max(1, round(width * scale)), max(1, round(height * scale))
-        if (big_w, big_h) != (width, height):
-            image = np.asarray(Image.fromarray(rgb).resize((big_w, big_h), Image.BILINEAR))
+        x0, y0, x1, y1 = region if region is not None else (0, 0, width, height)
+        x0, y0 = max(0, int(x0)), max(0, int(y0))
+        x1, y1 = min(width, int(x1)), min(height, int(y1))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return []
+        crop = rgb[y0:y1, x0:x1]
+        cw, ch = x1 - x0, y1 - y0
+        big_w, big_h = max(1, round(cw * scale)), max(1, round(ch * scale))
+        if min(big_w, big_h) < DLIB_MIN_FACE / 2:
+            return []  # too small to hold dlib's window
+        if (big_w, big_h) != (cw, ch):
+            image = np.asarray(Image.fromarray(crop).resize((big_w, big_h), Image.BILINEAR))
         else:
-            image = np.ascontiguousarray(rgb)
-        sx, sy = big_w / width, big_h / height
+            image = np.ascontiguousarray(crop)
+        sx, sy = big_w / cw, big_h / ch
         found: list[tuple[object, float]] = []
         if self.kind == "hog":
             rects, scores, _ = self._dlib.run(image, 0, self.threshold)
@@ -109,13 +137,19 @@ class FaceDetector:
             found = [(r, s) for r, s in found if s >= self.threshold]
         detections = []
         for rect, score in found:
-            # dlib rects are inclusive integer pixel indices; edges are at index -/+ 0.5.
+            # dlib rects are inclusive integer pixel indices; edges are at index -/+ 0.5 in the
+            # enlarged crop, whose pixel edges map to frame edges by u / s - 0.5 + origin.
             box = (
-                rect.left() / sx - 0.5,
-                rect.top() / sy - 0.5,
-                (rect.right() + 1) / sx - 0.5,
-                (rect.bottom() + 1) / sy - 0.5,
+                rect.left() / sx - 0.5 + x0,
+                rect.top() / sy - 0.5 + y0,
+                (rect.right() + 1) / sx - 0.5 + x0,
+                (rect.bottom() + 1) / sy - 0.5 + y0,
             )
             detections.append(Detection(box=box, score=float(score)))
         detections.sort(key=lambda d: -d.score)
         return detections
+
+
+def _check_frame(rgb: np.ndarray) -> None:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise InputError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}")

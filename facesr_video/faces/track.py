@@ -4,9 +4,13 @@ Each track filters its box as centre and size with constant velocity (filterpy).
 (`step`) predicts every track, assigns detections by 1 - IoU with a centre-distance fallback (small
 fast faces may not overlap their prediction at all), updates matched tracks, starts tentative tracks
 from the rest and drops tracks missed too often. A track is confirmed after `min_hits` matched
-passes (or at once in the stream's first passes, so a face present from frame 0 is not lost) and
-keeps its integer id for life. Frames without a detection pass use `predict` and may feed back a
-box measured otherwise (`correct`, e.g. from landmarks found in the predicted box).
+passes (or at once in the stream's first pass, so a face present from frame 0 is not lost; such a
+track dies at its first miss until it has `min_hits`, so a false detection on frame 0 does not live
+on as a predicted phantom) and keeps its integer id for life. A track confirmed later next to one
+lost a few passes ago with the same size takes over the lost one's id: a face missed for longer
+than `max_misses` (occlusion, a turn of the head) keeps its id instead of splitting in two. Frames
+without a detection pass use `predict` and may feed back a box measured otherwise (`correct`, e.g.
+from landmarks found in the predicted box).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ class TrackerConfig:
     max_misses: int = 5  # detection passes without a match before a track dies
     position_noise: float = 0.05  # measurement std, fraction of the box size
     velocity_noise: float = 0.05  # process std of velocity change per frame, fraction of size
+    reassociate_passes: int = 15  # a new track may take the id of one lost this many passes ago
+    reassociate_distance: float = 1.0  # ...if its centre is this close (in box sizes)
+    reassociate_size: float = 1.35  # ...and its size within this ratio
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,10 @@ class _Track:
         self.hits = 1
         self.misses = 0
         self.confirmed = False
+        self.provisional = False  # confirmed on the first pass, before min_hits
         self.last_detection: int | None = None
+        self.last_box = box  # box of the latest matched detection
+        self.last_pass = 0  # detection pass of that match
         kf = KalmanFilter(dim_x=8, dim_z=4)
         kf.F = np.eye(8)
         kf.F[:4, 4:] = np.eye(4)
@@ -115,6 +125,10 @@ class _Track:
     def box(self) -> Box:
         return _to_box(self.kf.x[:, 0])
 
+    def predicted_box(self) -> Box:
+        """Where `predict` will put the box (the state is not changed)."""
+        return _to_box(self.kf.F @ self.kf.x[:, 0])
+
     def predict(self) -> None:
         self._set_noise(self.size)
         self.kf.predict()
@@ -134,7 +148,9 @@ class Tracker:
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._passes = 0
-        self.tracks_started = 0  # confirmed tracks so far
+        self.tracks_started = 0  # confirmed tracks so far (distinct ids)
+        self.reassociated = 0  # tracks that took over the id of a recently lost one
+        self._lost: list[_Track] = []  # confirmed tracks let go recently, newest last
 
     def _cost(self, boxes: np.ndarray) -> np.ndarray:
         """(T, D) assignment cost; entries >= 1 are not allowed to match."""
@@ -174,28 +190,74 @@ class Tracker:
                     track.hits += 1
                     track.misses = 0
                     track.last_detection = int(c)
+                    track.last_box = tuple(float(v) for v in det[c])
+                    track.last_pass = self._passes
                     matched_tracks.add(r)
                     matched_dets.add(int(c))
         for i, track in enumerate(self._tracks):
             if i not in matched_tracks:
                 track.misses += 1
-        self._tracks = [
-            t
-            for t in self._tracks
-            if t.misses <= self.config.max_misses and (t.confirmed or t.misses == 0)
-        ]
+        alive = []
+        for t in self._tracks:
+            if t.misses == 0 or (
+                t.confirmed and not t.provisional and t.misses <= self.config.max_misses
+            ):
+                alive.append(t)
+            elif t.confirmed:
+                self._lost.append(t)
+        self._tracks = alive
+        horizon = self._passes - self.config.reassociate_passes
+        self._lost = [t for t in self._lost if t.last_pass >= horizon]
         for c in range(len(det)):
             if c not in matched_dets:
-                track = _Track(self._next_id, tuple(det[c]), self.config)
+                track = _Track(self._next_id, tuple(float(v) for v in det[c]), self.config)
                 track.last_detection = c
+                track.last_pass = self._passes
                 self._next_id += 1
                 self._tracks.append(track)
         for track in self._tracks:
-            ready = track.hits >= self.config.min_hits or self._passes <= 1
-            if not track.confirmed and ready:
+            if track.hits >= self.config.min_hits:
+                track.provisional = False
+            if not track.confirmed and (track.hits >= self.config.min_hits or self._passes <= 1):
                 track.confirmed = True
-                self.tracks_started += 1
+                track.provisional = track.hits < self.config.min_hits
+                lost = self._lost_match(track)
+                if lost is None:
+                    self.tracks_started += 1
+                else:
+                    self._lost.remove(lost)
+                    track.track_id = lost.track_id
+                    self.reassociated += 1
         return self._confirmed()
+
+    def _lost_match(self, track: _Track) -> _Track | None:
+        """The recently lost track a newly confirmed one continues: near, same size, or None."""
+        best, best_dist = None, math.inf
+        z = _to_z(track.box)
+        size = math.sqrt(z[2] * z[3])
+        alive = {t.track_id for t in self._tracks if t.confirmed}
+        for lost in self._lost:
+            if lost.track_id in alive:
+                continue
+            zl = _to_z(lost.last_box)
+            lost_size = math.sqrt(zl[2] * zl[3])
+            ratio = max(size, lost_size) / max(min(size, lost_size), 1e-6)
+            dist = math.hypot(z[0] - zl[0], z[1] - zl[1]) / max(lost_size, 1.0)
+            if (
+                ratio <= self.config.reassociate_size
+                and dist <= self.config.reassociate_distance
+                and dist < best_dist
+            ):
+                best, best_dist = lost, dist
+        return best
+
+    def predicted_boxes(self) -> list[tuple[int, Box, bool]]:
+        """(track id, box the next pass will predict, confirmed) of every live track.
+
+        Tells a detector where to look before the pass; tentative tracks are included so that
+        a new face can collect its second hit.
+        """
+        return [(t.track_id, t.predicted_box(), t.confirmed) for t in self._tracks]
 
     def predict(self) -> list[TrackedBox]:
         """A frame without a detection pass: every track moves by its filter's prediction."""

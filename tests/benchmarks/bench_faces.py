@@ -55,7 +55,7 @@ def to_hr(points: np.ndarray, factor: int) -> np.ndarray:
     return (np.asarray(points, dtype=np.float64) + 0.5) * factor - 0.5
 
 
-def quality(clips: list[Path], limit: int | None) -> None:
+def quality(clips: list[Path], limit: int | None, detect_every: int = 1) -> None:
     print("\n## detection recall and landmark error (LR vs HR reference)")
     print(
         f"{'set':8} {'x':>2} {'min':>3} {'HR faces':>8} {'det recall':>10} {'track recall':>12} "
@@ -86,7 +86,9 @@ def quality(clips: list[Path], limit: int | None) -> None:
             n_ref = det_hits = track_hits = 0
             errs, plain_errs, seconds, n_frames, ids_extra = [], [], 0.0, 0, 0
             for frames, hr in refs:
-                analyzer = FaceAnalyzer(AnalyzerConfig(min_face=min_face))
+                analyzer = FaceAnalyzer(
+                    AnalyzerConfig(min_face=min_face, detect_every=detect_every)
+                )
                 ids = set()
                 for i, rgb in enumerate(frames):
                     lr = downscale(rgb, factor)
@@ -154,14 +156,14 @@ def fragment_switches(tracks: dict[int, list[FaceObservation]], window: int = 15
     return switches
 
 
-def tracking(clips: list[Path], limit: int | None, out: Path) -> None:
+def tracking(clips: list[Path], limit: int | None, out: Path, detect_every: int = 1) -> None:
     print("\n## multi-face tracking on OpenMPF (native 640x480 used as the low-resolution input)")
     print(
         f"{'clip':14} {'frames':>6} {'tracks':>6} {'faces':>6} {'predicted':>9} "
         f"{'switches':>8} {'ms/frame':>8}"
     )
     for path in clips:
-        analyzer = FaceAnalyzer(AnalyzerConfig())
+        analyzer = FaceAnalyzer(AnalyzerConfig(detect_every=detect_every))
         tracks: dict[int, list[FaceObservation]] = defaultdict(list)
         crops: dict[int, list[np.ndarray]] = defaultdict(list)
         video = out / f"{path.stem}_overlay.mp4"
@@ -231,6 +233,7 @@ def smallest_face(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 clips x 40 frames per set")
+    parser.add_argument("--detect-every", type=int, default=1, help="analyzer's detect_every")
     parser.add_argument("--out", type=Path, default=None, help="folder for pictures and videos")
     args = parser.parse_args(argv)
     if not VIDEOS.exists():
@@ -243,9 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     for folder, pattern in SETS.values():
         found = sorted((VIDEOS / folder).glob(pattern))
         clips += found[:3] if args.quick else found
-    quality(clips, 40 if args.quick else None)
+    quality(clips, 40 if args.quick else None, args.detect_every)
     openmpf = [VIDEOS / "openmpf" / "video_01.mp4", VIDEOS / "openmpf" / "video_02.mp4"]
-    tracking([p for p in openmpf if p.exists()], 150 if args.quick else None, out)
+    tracking(
+        [p for p in openmpf if p.exists()], 150 if args.quick else None, out, args.detect_every
+    )
     smallest_face(out)
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from facesr_video.faces.track import Tracker, TrackerConfig, iou_matrix
 
@@ -71,11 +72,47 @@ def test_birth_needs_consistent_hits_and_death_follows_misses() -> None:
     assert len(tracker.step([])) == 1
     assert len(tracker.step([])) == 1
     assert tracker.step([]) == []
-    # Comes back: a new track with a new id.
+    # Comes back soon at the same place and size: the same face, the same id.
     for _ in range(3):
         back = tracker.step([face])
-    assert len(back) == 1 and back[0].track_id != third[0].track_id
-    assert tracker.tracks_started == 2
+    assert len(back) == 1 and back[0].track_id == third[0].track_id
+    assert tracker.tracks_started == 1 and tracker.reassociated == 1
+
+
+@pytest.mark.parametrize(
+    ("away", "back_box", "same_id"),
+    [
+        (2, _box(52, 49, 31), True),  # soon, same place and size: the same face
+        (8, _box(50, 50, 30), False),  # away longer than reassociate_passes
+        (2, _box(50, 50, 60), False),  # soon, but twice as big
+        (2, _box(110, 50, 30), False),  # soon, but two face widths away
+    ],
+)
+def test_reassociation_only_for_a_near_same_size_face_back_soon(
+    away: int, back_box: tuple[float, float, float, float], same_id: bool
+) -> None:
+    tracker = Tracker(TrackerConfig(min_hits=2, max_misses=1, reassociate_passes=6))
+    for _ in range(3):
+        (first,) = tracker.step([_box(50, 50, 30)])
+    for _ in range(away):
+        tracker.step([])
+    assert tracker.active_ids == []
+    assert tracker.step([back_box]) == []  # tentative again: birth needs two hits
+    (back,) = tracker.step([back_box])
+    assert (back.track_id == first.track_id) is same_id
+    assert tracker.tracks_started == (1 if same_id else 2)
+
+
+def test_a_false_detection_on_the_first_frame_does_not_live_on() -> None:
+    tracker = Tracker(TrackerConfig(min_hits=2, max_misses=5))
+    face, phantom = _box(50, 50, 30), _box(150, 30, 20)
+    first = tracker.step([face, phantom])
+    assert len(first) == 2  # both confirmed at once: nothing tells them apart yet
+    second = tracker.step([face])
+    assert len(second) == 1 and second[0].hits == 2
+    assert iou_matrix([second[0].box], [face])[0, 0] > 0.8
+    # The real face, confirmed on the first frame, is still predicted through misses.
+    assert len(tracker.step([])) == 1
 
 
 def test_faces_present_from_the_first_frame_are_tracked_at_once() -> None:
