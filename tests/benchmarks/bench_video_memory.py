@@ -70,6 +70,8 @@ def peak_rss_mib(src: Path, out: Path, scale: int) -> float:
         "--preset",
         "ultrafast",
         "--overwrite",
+        "--faces",
+        "none",
     ]
     process = subprocess.Popen(cmd)
     _, status, usage = os.wait4(process.pid, 0)

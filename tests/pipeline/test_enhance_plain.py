@@ -16,7 +16,7 @@ VIDEOS = DATA / "videos"
 
 def _enhance(src: Path, out: Path, scale: int, **kw) -> object:
     options = EnhanceOptions(
-        input=src, output=out, scale=scale, preset="ultrafast", quiet=True, **kw
+        input=src, output=out, scale=scale, preset="ultrafast", quiet=True, faces=None, **kw
     )
     return enhance(options)
 
