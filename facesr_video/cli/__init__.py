@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted; no output was written", file=sys.stderr)
+        print(
+            "error: interrupted (no half-written output is left; extract-priors and "
+            "train --resume continue from what was saved)",
+            file=sys.stderr,
+        )
         return 130
     except SystemExit as exit_:  # typer.Exit inside a command
         return int(exit_.code or 0)
