@@ -1,7 +1,7 @@
 """Speed of `enhance` with the face path against the plain path, same input, same run.
 
     python tests/benchmarks/bench_enhance.py [--frames 24] [--threads 1,2] [--scales 4,8]
-        [--weights4 W] [--weights8 W] [--face-model NPZ] [--preset P]
+        [--blas-threads N] [--weights4 W] [--weights8 W] [--face-model NPZ] [--preset P]
 
 Inputs are made here from WH (wh_obama_01.mp4, 1280x720, one face): the first --frames frames
 shrunk by eval.degrade (antialiased bicubic) to 320x180 (x4) and 160x90 (x8), audio copied. Both
@@ -9,14 +9,23 @@ upscale to 1280x720. For each scale and torch thread count the plain path (`face
 face path run on the same file; printed: frames/s end to end (setup excluded: the summary's own
 clock), face/plain ratio, and the face path's per-stage ms/frame and share from stage_seconds.
 Target: >= 2 fps at x4 on this CPU. With CUDA: 480x270 -> 1920x1080 (x4) face path fps, target
->= 30 fps. Untrained weights are used (and said) when the shipped ones are missing: the
+>= 30 fps. --blas-threads sets OPENBLAS_NUM_THREADS/OMP_NUM_THREADS before numpy loads (the fit
+and smoother call numpy.linalg on small matrices, where BLAS threads spin on a busy CPU).
+Untrained weights are used (and said) when the shipped ones are missing: the
 architecture, hence the cost, is the same.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
+import os
+import sys
+
+if "--blas-threads" in sys.argv:  # must precede the first numpy import
+    _count = sys.argv[sys.argv.index("--blas-threads") + 1]
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _count
+
+import argparse  # noqa: E402
+import time  # noqa: E402
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +138,7 @@ def main() -> None:
     parser.add_argument("--weights4", type=Path)
     parser.add_argument("--weights8", type=Path)
     parser.add_argument("--face-model", type=Path, default=ICT_NPZ)
+    parser.add_argument("--blas-threads", help="OPENBLAS/OMP threads (default: unset)")
     parser.add_argument("--preset", default=None, help="x264 preset (default: enhance's)")
     args = parser.parse_args()
     require(WH_CLIP)
@@ -155,6 +165,8 @@ def main() -> None:
                 runs.append(Run(scale, count, plain, ours))
         print(f"enhance speed on {WH_CLIP.name}, {args.frames} frames, -> 1280x720, CPU")
         print(f"weights: {', '.join(f'x{s} {weights[s]}' for s in scales)}")
+        blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+        print(f"BLAS threads (OPENBLAS_NUM_THREADS): {blas}; torch threads per row below")
         if note := weights_note(trained):
             print(note)
         print()
