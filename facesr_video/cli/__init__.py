@@ -39,6 +39,15 @@ from facesr_video.cli import models as _models  # noqa: E402,F401
 from facesr_video.cli import train as _train  # noqa: E402,F401
 
 
+def _usage_error_type() -> type[Exception]:
+    """ClickException of the click that typer uses (recent typer vendors its own copy)."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # older typer uses the click package
+        from click.exceptions import ClickException
+    return ClickException
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; known errors become one line and exit code 2."""
     try:
@@ -59,15 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exit_:  # typer.Exit inside a command
         return int(exit_.code or 0)
-    except Exception as error:  # click usage errors come here too
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
+    except Exception as error:  # usage errors (typer vendors its own click) come here too
+        if isinstance(error, _usage_error_type()):
             error.show()
             return error.exit_code
-        if isinstance(error, click.exceptions.Abort):
-            print("error: aborted", file=sys.stderr)
-            return 1
         raise
     return 0
 

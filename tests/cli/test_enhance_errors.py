@@ -196,3 +196,10 @@ def read_size(path: Path) -> tuple[int, int]:
     with av.open(str(path)) as container:
         frame = next(container.decode(video=0))
         return frame.width, frame.height
+
+
+def test_usage_error_is_a_message_not_a_traceback(capsys) -> None:
+    code = main(["enhance"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err and "Missing" in err
