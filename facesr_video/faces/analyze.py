@@ -8,10 +8,13 @@ from the landmarks found. A track missed by `max_misses` detection passes in a r
 
 A detection pass does not scan the whole frame at the enlargement the smallest face needs (on a
 320x180 frame that is a 1600x900 HOG scan, ~185 ms). Instead (see `search.py`): every tracked face
-is looked for in a window around its predicted box, enlarged only as much as its size needs; a
-cheap whole-frame pass at about 1x finds big new faces at once; and the full small-face scan runs
-on the first frame and then every `scan_every` frames (new small faces appear rarely; they are
-found within that many frames). Faces just under `min_face` are counted on the full scans.
+is looked for in a window around its predicted box, enlarged only as much as its size needs and
+with a lower score threshold (a face is expected there, so a weak one is not lost every other
+pass); a cheap whole-frame pass at about 1x finds big new faces at once; and the full small-face
+scan runs on the first frame and then every few frames (`scan_every`; by default as often as a
+budget of `scan_pixels` scanned pixels per frame allows, at most `max_scan_every` frames apart: on
+320x180 every 6 frames, on 640x480 every 12). New small faces appear rarely and are found within
+that many frames. Faces just under `min_face` are counted on the full scans.
 """
 
 from __future__ import annotations
@@ -46,10 +49,14 @@ class AnalyzerConfig:
     faces: str = "all"  # "all" or "largest" (one face per frame)
     landmark_work_size: float = WORK_SIZE  # enlarge small faces to this for the predictor
     crop_hysteresis: float = 1.15  # a track changes crop size only past this ratio
-    scan_every: int = 15  # frames between full small-face scans (1: every detection pass)
+    scan_every: int | None = None  # frames between full small-face scans (1: every pass)...
+    scan_pixels: int = 250_000  # ...None: as often as keeps their cost to this many px/frame
+    max_scan_every: int = 12  # ...but at least every this many frames
     wide_pixels: int = 120_000  # pixel budget of the cheap whole-frame pass (0: none)
     search_face: float = 110.0  # a tracked face is searched for enlarged to about this (px)
-    search_margin: float = 0.6  # search window around the predicted box, in box sizes
+    search_margin: float = 1.0  # search window around the predicted box, in box sizes
+    search_threshold: float = -0.3  # detector score threshold in a confirmed track's window
+    birth_threshold: float = -0.15  # ...and in a tentative track's (a new face's second hit)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:
@@ -59,7 +66,7 @@ class AnalyzerConfig:
             raise InputError(f"unknown faces option {self.faces!r}", "use 'all' or 'largest'")
         if self.min_face <= 0:
             raise InputError(f"min_face must be positive, got {self.min_face}")
-        if self.scan_every < 1:
+        if self.scan_every is not None and self.scan_every < 1:
             raise InputError(f"scan_every must be at least 1, got {self.scan_every}")
 
 
@@ -191,10 +198,18 @@ class FaceAnalyzer:
         self._frames_with_faces += bool(observations)
         return observations
 
+    def scan_period(self, height: int, width: int) -> int:
+        """Frames between full small-face scans on (height, width) frames."""
+        if self.config.scan_every is not None:
+            return self.config.scan_every
+        area = height * width * self.detector.upsample_for(height, width) ** 2
+        period = round(area / max(self.config.scan_pixels, 1))
+        return max(1, min(self.config.max_scan_every, period))
+
     def _detect(self, position: int, rgb: np.ndarray) -> list[Detection]:
         """One detection pass: a full scan when due, else tracked windows plus a cheap pass."""
         height, width = rgb.shape[:2]
-        if self._last_scan is None or position - self._last_scan >= self.config.scan_every:
+        if self._last_scan is None or position - self._last_scan >= self.scan_period(height, width):
             self._last_scan = position
             self._full_scans += 1
             detections = self.detector(rgb)
@@ -205,7 +220,7 @@ class FaceAnalyzer:
         if self.config.wide_pixels > 0:
             wide = min(full_scale, math.sqrt(self.config.wide_pixels / (height * width)))
             found += self.detector.detect(rgb, wide)
-        for _, box, _ in self.tracker.predicted_boxes():
+        for _, box, confirmed in self.tracker.predicted_boxes():
             window, scale = search_window(
                 predictor_box(box),
                 (height, width),
@@ -214,7 +229,9 @@ class FaceAnalyzer:
                 full_scale,
             )
             if window is not None:
-                found += self.detector.detect(rgb, scale, window)
+                config = self.config
+                threshold = config.search_threshold if confirmed else config.birth_threshold
+                found += self.detector.detect(rgb, scale, window, threshold)
         return merge_detections(found)
 
     def _crop_size(self, track_id: int, landmarks: np.ndarray) -> int:

@@ -94,7 +94,11 @@ class FaceDetector:
         return self.detect(rgb, self.upsample_for(*rgb.shape[:2]))
 
     def detect(
-        self, rgb: np.ndarray, scale: float, region: tuple[int, int, int, int] | None = None
+        self,
+        rgb: np.ndarray,
+        scale: float,
+        region: tuple[int, int, int, int] | None = None,
+        threshold: float | None = None,
     ) -> list[Detection]:
         """Faces in a region of a frame seen enlarged by `scale` (faces >= DLIB_MIN_FACE / scale).
 
@@ -107,6 +111,7 @@ class FaceDetector:
             scale: enlargement (< 1 shrinks: only bigger faces are then found, faster).
             region: (x0, y0, x1, y1) integer pixel bounds (exclusive end) inside the frame;
                 None for the whole frame.
+            threshold: score threshold (None: the detector's); lower where a face is expected.
 
         Returns:
             detections sorted by decreasing score, boxes in frame pixels.
@@ -128,13 +133,14 @@ class FaceDetector:
         else:
             image = np.ascontiguousarray(crop)
         sx, sy = big_w / cw, big_h / ch
+        threshold = self.threshold if threshold is None else float(threshold)
         found: list[tuple[object, float]] = []
         if self.kind == "hog":
-            rects, scores, _ = self._dlib.run(image, 0, self.threshold)
+            rects, scores, _ = self._dlib.run(image, 0, threshold)
             found = list(zip(rects, scores, strict=True))
         else:
             found = [(m.rect, float(m.confidence)) for m in self._dlib(image, 0)]
-            found = [(r, s) for r, s in found if s >= self.threshold]
+            found = [(r, s) for r, s in found if s >= threshold]
         detections = []
         for rect, score in found:
             # dlib rects are inclusive integer pixel indices; edges are at index -/+ 0.5 in the

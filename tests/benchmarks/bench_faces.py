@@ -202,6 +202,38 @@ def tracking(clips: list[Path], limit: int | None, out: Path, detect_every: int 
         )
 
 
+def speed(clips: list[Path], limit: int | None) -> None:
+    """Analysis time per frame: the scheduled passes against a full scan on every pass."""
+    print("\n## analysis speed on WH (ms/frame; baseline: full small-face scan every pass)")
+    print(
+        f"{'x':>2} {'every':>5} {'frames':>6} {'baseline':>8} {'now':>8} {'speed-up':>8} "
+        f"{'scans':>5}"
+    )
+    videos = [frames_of(p, limit) for p in clips]
+    for factor in (4, 8):
+        lr = [[downscale(rgb, factor) for rgb in frames] for frames in videos]
+        for every in (1, 2, 3):
+            times, scans = [], 0
+            for config in (
+                AnalyzerConfig(detect_every=every, scan_every=1, wide_pixels=0),
+                AnalyzerConfig(detect_every=every),
+            ):
+                seconds, n = 0.0, 0
+                for frames in lr:
+                    analyzer = FaceAnalyzer(config)
+                    start = time.perf_counter()
+                    for i, rgb in enumerate(frames):
+                        analyzer.analyze(i, rgb)
+                    seconds += time.perf_counter() - start
+                    n += len(frames)
+                    scans += analyzer.stats.full_scans if config.scan_every is None else 0
+                times.append(1000 * seconds / n)
+            print(
+                f"{factor:>2} {every:>5} {n:>6} {times[0]:>8.1f} {times[1]:>8.1f} "
+                f"{times[0] / times[1]:>8.2f} {scans:>5}"
+            )
+
+
 def smallest_face(out: Path) -> None:
     """Recall of the default analyzer on congress portraits shrunk to a given face width."""
     folder = VIDEOS.parent / "faces" / "congress"
@@ -246,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     for folder, pattern in SETS.values():
         found = sorted((VIDEOS / folder).glob(pattern))
         clips += found[:3] if args.quick else found
+    wh = [c for c in clips if c.parent.name == "whitehouse"][:3]
+    speed(wh, 60 if args.quick else None)
     quality(clips, 40 if args.quick else None, args.detect_every)
     openmpf = [VIDEOS / "openmpf" / "video_01.mp4", VIDEOS / "openmpf" / "video_02.mp4"]
     tracking(

@@ -94,3 +94,47 @@ def test_bad_options_and_frames() -> None:
         AnalyzerConfig(faces="some")
     with pytest.raises(InputError):
         FaceAnalyzer().analyze(0, np.zeros((90, 160, 3), np.float32))
+
+
+def _on_canvas(face: np.ndarray, shape: tuple[int, int], at: tuple[int, int]) -> np.ndarray:
+    """A grey (H, W, 3) frame with `face` pasted with its top-left corner at `at` (x, y)."""
+    canvas = np.full((*shape, 3), 110, np.uint8)
+    x, y = at
+    canvas[y : y + face.shape[0], x : x + face.shape[1]] = face
+    return canvas
+
+
+def test_tracked_face_needs_no_full_scans_in_between() -> None:
+    frames = wh_frames(13, factor=4)  # 320x180, face ~80 px
+    analyzer = FaceAnalyzer(AnalyzerConfig(detect_every=1))
+    assert analyzer.scan_period(180, 320) == 6
+    seen = [analyzer.analyze(i, rgb) for i, rgb in enumerate(frames)]
+    assert all(len(obs) == 1 and obs[0].detected and obs[0].track_id == 0 for obs in seen)
+    stats = analyzer.stats
+    assert stats.detections == 13 and stats.full_scans == 3  # frames 0, 6 and 12
+    # The windowed passes find the same face as full scans would: landmarks agree closely.
+    every = FaceAnalyzer(AnalyzerConfig(detect_every=1, scan_every=1))
+    for i, (obs, rgb) in enumerate(zip(seen, frames, strict=True)):
+        (ref,) = every.analyze(i, rgb)
+        assert np.linalg.norm(obs[0].landmarks68 - ref.landmarks68, axis=1).mean() < 1.5
+    assert every.stats.full_scans == 13
+
+
+def test_a_small_new_face_is_found_by_the_next_full_scan() -> None:
+    faces = wh_frames(10, factor=8)  # face ~40 px
+    blank = np.full((180, 320, 3), 110, np.uint8)
+    stream = [blank] * 2 + [_on_canvas(f, (180, 320), (120, 60)) for f in faces]
+    analyzer = FaceAnalyzer(AnalyzerConfig(scan_every=5, wide_pixels=0))
+    seen = [analyzer.analyze(i, rgb) for i, rgb in enumerate(stream)]
+    # Scans at 0, 5, 10: found at 5 (tentative), confirmed by its window search at 6.
+    assert [len(obs) for obs in seen] == [0] * 6 + [1] * 6
+    assert analyzer.stats.full_scans == 3 and analyzer.stats.tracks == 1
+
+
+def test_a_big_new_face_is_found_at_once_by_the_wide_pass() -> None:
+    faces = wh_frames(4, factor=4)  # face ~80 px, on a canvas the wide pass sees at 1x
+    blank = np.full((180, 320, 3), 110, np.uint8)
+    analyzer = FaceAnalyzer(AnalyzerConfig(scan_every=100, min_face=40))
+    seen = [analyzer.analyze(i, rgb) for i, rgb in enumerate([blank, *faces])]
+    assert [len(obs) for obs in seen] == [0, 0, 1, 1, 1]  # birth after two hits
+    assert analyzer.stats.full_scans == 1

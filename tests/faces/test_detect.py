@@ -67,3 +67,20 @@ def test_bad_arguments_are_input_errors() -> None:
         FaceDetector(kind="yolo")
     with pytest.raises(InputError):
         FaceDetector()(np.zeros((10, 10), np.uint8))
+
+
+def test_a_window_at_the_face_scale_finds_the_same_box_as_the_full_scan() -> None:
+    (lr,) = wh_frames(1, 4)
+    detector = FaceDetector(min_face=16)
+    (full,) = detector(lr)
+    x0, y0, x1, y1 = full.box
+    size = x1 - x0
+    window = (int(x0 - size / 2), int(y0 - size / 2), int(x1 + size / 2), int(y1 + size / 2))
+    scale = 110 / size
+    (found,) = detector.detect(lr, scale, window)
+    assert abs(found.width - size) < 0.25 * size  # dlib's pyramid steps differ by scale
+    shift = np.array(found.box) - np.array(full.box)
+    assert np.abs(shift[:2] + shift[2:]).max() / 2 < 0.1 * size  # centres agree
+    # Outside the face, or shrunk so that the face is below dlib's window: nothing.
+    assert detector.detect(lr, scale, (0, 0, 40, 40)) == []
+    assert detector.detect(lr, 0.5, window) == []
