@@ -1,12 +1,13 @@
 """Peak memory of `enhance` WITH the face path on a 10 s and a 60 s input of one frame size.
 
-    python tests/benchmarks/bench_enhance_memory.py [--rate 5] [--short 10] [--long 60]
+    python tests/benchmarks/bench_enhance_memory.py [--rate 3] [--short 10] [--long 60]
         [--scale 4] [--weights W] [--face-model NPZ]
 
 Inputs: WH (wh_obama_01.mp4) shrunk x8 to 160x90, looped forwards and backwards (no jump cuts,
 so the track lives through the whole clip) at --rate frames/s, with the clip's AAC audio. The
 low rate keeps the run to a few minutes: memory depends on the frame count, which still grows
-6x. Each enhance runs in its own process (`python -m facesr_video enhance ... --report`); its
+6x, and each run uses --threads 1 (torch and BLAS threads spin on this shared CPU). Each
+enhance runs in its own process (`python -m facesr_video enhance ... --report`); its
 peak RSS (ru_maxrss) comes from os.wait4 in a small launcher process, and the report must show
 faces enhanced, so the face path really ran. Streaming means the ratio long / short stays
 near 1 (target <= 1.15).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -48,11 +50,18 @@ print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
 """
 
 
-def run_child(cmd: list[str]) -> tuple[float, float]:
-    """Run cmd; (peak RSS MiB of that process, wall seconds); exits when it fails."""
+def run_child(cmd: list[str], threads: int | None = None) -> tuple[float, float]:
+    """Run cmd (with `threads` OpenMP/BLAS threads if given); (peak RSS MiB, wall seconds)."""
+    env = dict(os.environ)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(threads)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *cmd], stdout=subprocess.PIPE, text=True, check=True
+        [sys.executable, "-c", LAUNCHER, *cmd],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        env=env,
     )
     kilobytes, code = (int(word) for word in done.stdout.split()[-2:])
     if code != 0:
@@ -87,10 +96,11 @@ def enhance_cmd(src: Path, out: Path, report: Path, scale: int, weights: Path, m
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rate", type=int, default=5, help="input frames per second")
+    parser.add_argument("--rate", type=int, default=3, help="input frames per second")
     parser.add_argument("--short", type=int, default=10, help="seconds")
     parser.add_argument("--long", type=int, default=60, help="seconds")
     parser.add_argument("--scale", type=int, default=4, choices=(4, 8))
+    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per run")
     parser.add_argument("--weights", type=Path)
     parser.add_argument("--face-model", type=Path, default=ICT_NPZ)
     args = parser.parse_args()
@@ -110,7 +120,7 @@ def main() -> None:
             )
             report = tmp / f"report_{seconds}s.json"
             cmd = enhance_cmd(src, tmp / f"out_{seconds}s.mp4", report, args.scale, weights, model)
-            peak, wall = run_child(cmd)
+            peak, wall = run_child(cmd, args.threads)
             data = json.loads(report.read_text())
             if data["faces_enhanced"] <= 0:
                 raise SystemExit(f"the face path enhanced no face on the {seconds} s input")
@@ -119,7 +129,7 @@ def main() -> None:
         f"enhance peak RSS, face path, {width}x{height} -> {width * args.scale}x"
         f"{height * args.scale} (x{args.scale}), {args.rate} fps, WH looped, audio copied"
     )
-    print(f"weights: {weights}")
+    print(f"weights: {weights}; OMP/OpenBLAS threads per run: {args.threads}")
     if note := weights_note({args.scale: trained}):
         print(note)
     print(f"\n{'input':>6} {'frames':>6} {'faces':>6} {'peak RSS MiB':>12} {'wall s':>7}")
