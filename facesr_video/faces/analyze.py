@@ -13,7 +13,7 @@ with a lower score threshold (a face is expected there, so a weak one is not los
 pass); a cheap whole-frame pass at about 1x finds big new faces at once; and the full small-face
 scan runs on the first frame and then every few frames (`scan_every`; by default as often as a
 budget of `scan_pixels` scanned pixels per frame allows, at most `max_scan_every` frames apart: on
-320x180 every 6 frames, on 640x480 every 12). New small faces appear rarely and are found within
+320x180 every 12 frames, on 160x90 every 3). New small faces appear rarely and are found within
 that many frames. Faces just under `min_face` are counted on the full scans.
 """
 
@@ -50,7 +50,7 @@ class AnalyzerConfig:
     landmark_work_size: float = WORK_SIZE  # enlarge small faces to this for the predictor
     crop_hysteresis: float = 1.15  # a track changes crop size only past this ratio
     scan_every: int | None = None  # frames between full small-face scans (1: every pass)...
-    scan_pixels: int = 250_000  # ...None: as often as keeps their cost to this many px/frame
+    scan_pixels: int = 125_000  # ...None: as often as keeps their cost to this many px/frame
     max_scan_every: int = 12  # ...but at least every this many frames
     wide_pixels: int = 120_000  # pixel budget of the cheap whole-frame pass (0: none)
     search_face: float = 110.0  # a tracked face is searched for enlarged to about this (px)
@@ -218,7 +218,8 @@ class FaceAnalyzer:
         full_scale = self.detector.upsample_for(height, width)
         found: list[Detection] = []
         if self.config.wide_pixels > 0:
-            wide = min(full_scale, math.sqrt(self.config.wide_pixels / (height * width)))
+            # At most 1x: bigger faces only (>= 80 px); tracked ones are found in their windows.
+            wide = min(1.0, math.sqrt(self.config.wide_pixels / (height * width)))
             found += self.detector.detect(rgb, wide)
         for _, box, confirmed in self.tracker.predicted_boxes():
             window, scale = search_window(

@@ -53,7 +53,8 @@ def test_face_entering_and_leaving() -> None:
     frames = wh_frames(6, factor=8)
     blank = np.full_like(frames[0], 100)
     stream = [blank, blank, *frames, *[blank] * 6]
-    analyzer = FaceAnalyzer(AnalyzerConfig(tracker=TrackerConfig(min_hits=2, max_misses=3)))
+    config = AnalyzerConfig(scan_every=1, tracker=TrackerConfig(min_hits=2, max_misses=3))
+    analyzer = FaceAnalyzer(config)
     seen = [analyzer.analyze(i, rgb) for i, rgb in enumerate(stream)]
     assert seen[0] == [] and seen[1] == [] and seen[2] == []  # birth needs two hits
     assert all(len(obs) == 1 and obs[0].detected for obs in seen[3:8])
@@ -106,8 +107,7 @@ def _on_canvas(face: np.ndarray, shape: tuple[int, int], at: tuple[int, int]) ->
 
 def test_tracked_face_needs_no_full_scans_in_between() -> None:
     frames = wh_frames(13, factor=4)  # 320x180, face ~80 px
-    analyzer = FaceAnalyzer(AnalyzerConfig(detect_every=1))
-    assert analyzer.scan_period(180, 320) == 6
+    analyzer = FaceAnalyzer(AnalyzerConfig(detect_every=1, scan_every=6))
     seen = [analyzer.analyze(i, rgb) for i, rgb in enumerate(frames)]
     assert all(len(obs) == 1 and obs[0].detected and obs[0].track_id == 0 for obs in seen)
     stats = analyzer.stats
@@ -118,6 +118,10 @@ def test_tracked_face_needs_no_full_scans_in_between() -> None:
         (ref,) = every.analyze(i, rgb)
         assert np.linalg.norm(obs[0].landmarks68 - ref.landmarks68, axis=1).mean() < 1.5
     assert every.stats.full_scans == 13
+    # By default the period follows the scan's cost: rarer on bigger frames, capped.
+    auto = FaceAnalyzer()
+    assert auto.scan_period(90, 160) < auto.scan_period(180, 320) <= auto.config.max_scan_every
+    assert auto.scan_period(480, 640) == auto.config.max_scan_every
 
 
 def test_a_small_new_face_is_found_by_the_next_full_scan() -> None:
