@@ -36,7 +36,7 @@ class TrackerConfig:
     max_misses: int = 5  # detection passes without a match before a track dies
     position_noise: float = 0.05  # measurement std, fraction of the box size
     velocity_noise: float = 0.05  # process std of velocity change per frame, fraction of size
-    reassociate_passes: int = 15  # a new track may take the id of one lost this many passes ago
+    reassociate_passes: int = 15  # a new track may take the id of one let go this many passes ago
     reassociate_distance: float = 1.0  # ...if its centre is this close (in box sizes)
     reassociate_size: float = 1.35  # ...and its size within this ratio
 
@@ -96,6 +96,7 @@ class _Track:
         self.last_detection: int | None = None
         self.last_box = box  # box of the latest matched detection
         self.last_pass = 0  # detection pass of that match
+        self.lost_pass = 0  # detection pass that let the track go
         kf = KalmanFilter(dim_x=8, dim_z=4)
         kf.F = np.eye(8)
         kf.F[:4, 4:] = np.eye(4)
@@ -204,10 +205,11 @@ class Tracker:
             ):
                 alive.append(t)
             elif t.confirmed:
+                t.lost_pass = self._passes
                 self._lost.append(t)
         self._tracks = alive
         horizon = self._passes - self.config.reassociate_passes
-        self._lost = [t for t in self._lost if t.last_pass >= horizon]
+        self._lost = [t for t in self._lost if t.lost_pass > horizon]
         for c in range(len(det)):
             if c not in matched_dets:
                 track = _Track(self._next_id, tuple(float(v) for v in det[c]), self.config)
@@ -239,10 +241,12 @@ class Tracker:
         for lost in self._lost:
             if lost.track_id in alive:
                 continue
-            zl = _to_z(lost.last_box)
+            zl = _to_z(lost.last_box)  # where it was last seen...
+            zp = _to_z(lost.box)  # ...and where its motion was taking it
             lost_size = math.sqrt(zl[2] * zl[3])
             ratio = max(size, lost_size) / max(min(size, lost_size), 1e-6)
-            dist = math.hypot(z[0] - zl[0], z[1] - zl[1]) / max(lost_size, 1.0)
+            dist = min(math.hypot(*(z[:2] - zl[:2])), math.hypot(*(z[:2] - zp[:2])))
+            dist /= max(lost_size, 1.0)
             if (
                 ratio <= self.config.reassociate_size
                 and dist <= self.config.reassociate_distance
