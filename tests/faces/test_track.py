@@ -135,3 +135,16 @@ def test_predict_and_correct_between_detection_passes() -> None:
     assert tracker.correct(99, _box(0, 0, 5)) is None
     (t,) = tracker.step([_box(20 + 5 * 12, 40, 30)])
     assert t.track_id == 0 and t.misses == 0
+
+
+def test_a_moving_face_missed_for_a_while_is_rejoined_along_its_path() -> None:
+    tracker = Tracker(TrackerConfig(min_hits=2, max_misses=2))
+    for f in range(6):
+        (first,) = tracker.step([_box(30 + 6 * f, 40, 24)])
+    for _ in range(5):  # occluded: coasts, is let go, stays away
+        tracker.step([])
+    assert tracker.active_ids == []
+    back = [_box(30 + 6 * f, 40, 24) for f in (11, 12)]  # 1.5 face widths past the last sight
+    tracker.step([back[0]])
+    (again,) = tracker.step([back[1]])
+    assert again.track_id == first.track_id and tracker.tracks_started == 1
