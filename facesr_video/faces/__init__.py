@@ -7,5 +7,7 @@ Entry points:
 
 Smallest face found: with the default min_face=20 the detector enlarges the frame 4x (within a
 3-megapixel budget) and finds faces down to ~16-20 px (dlib box width); measured in
-tests/benchmarks/bench_faces.py. dlib's 68-point model was trained on iBUG 300-W (non-commercial).
+tests/benchmarks/bench_faces.py. That full small-face scan runs only every few frames; in between,
+tracked faces are searched for in windows at their own scale (see analyze.py), ~3x faster on
+320x180. dlib's 68-point model was trained on iBUG 300-W (non-commercial).
 """

@@ -1,6 +1,6 @@
 """Face analysis on low-resolution video: detection recall, landmark error, id switches, speed.
 
-    python tests/benchmarks/bench_faces.py [--quick] [--out DIR]
+    python tests/benchmarks/bench_faces.py [--quick] [--detect-every N] [--out DIR]
 
 Low resolution is made from the shared clips by an antialiased bicubic downscale (PIL) by 4 and 8.
 The reference is what the same detector and predictor find on the original high-resolution frame:
