@@ -68,18 +68,31 @@ def border_ramp(
 
 
 def match_colour(
-    face: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor, sigma_fraction: float = 0.08
+    face: torch.Tensor,
+    reference: torch.Tensor,
+    mask: torch.Tensor,
+    scale: int = 1,
+    sigma_fraction: float = 0.08,
 ) -> torch.Tensor:
-    """Give `face` the low-frequency colour of `reference` (the plain upscale of the same crop).
+    """Give `face` the low-frequency colour of `reference` (the same crop before SR).
 
-    face, reference: (B, 3, H, W) float in [0, 1]; mask: (B, 1, H, W) where the face counts.
+    face: (B, 3, S*h, S*w) float in [0, 1]; reference: (B, 3, h, w), the low-resolution crop
+    (S = `scale`; 1 when both are the same size); mask: (B, 1, h, w) where the face counts.
     The mask-weighted low-pass difference (reference - face) is added back, so skin tone and
-    shading follow the background while the network's detail is kept. Returns (B, 3, H, W).
+    shading follow the background while the network's detail is kept. The low-pass runs at the
+    reference's resolution (S^2 fewer pixels, S times narrower kernel), then is upsampled.
+    Returns (B, 3, S*h, S*w).
     """
-    sigma = max(1.0, sigma_fraction * min(face.shape[-2:]))
+    face_low = F.avg_pool2d(face, scale) if scale > 1 else face
+    sigma = max(1.0, sigma_fraction * min(reference.shape[-2:]))
     weight = gaussian_blur(mask, sigma).clamp_min(1e-4)
-    low_difference = gaussian_blur((reference - face) * mask, sigma) / weight
-    return (face + low_difference * (mask > 0).to(face.dtype)).clamp(0.0, 1.0)
+    low_difference = gaussian_blur((reference - face_low) * mask, sigma) / weight
+    low_difference = low_difference * (mask > 0).to(face.dtype)
+    if scale > 1:
+        low_difference = F.interpolate(
+            low_difference, scale_factor=scale, mode="bilinear", align_corners=False
+        )
+    return (face + low_difference).clamp(0.0, 1.0)
 
 
 class FadeWeight:

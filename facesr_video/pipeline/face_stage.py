@@ -57,6 +57,7 @@ class FaceOptions:
     smoothing: bool = True
     smooth_lag: int = 5
     debug_overlay: Path | None = None
+    threads: int = 0  # torch CPU threads; 0 = torch's default
 
 
 @dataclass
@@ -121,6 +122,8 @@ class FaceStage:
         self.options = options
         self.device = device
         self.background = background
+        if options.threads > 0:
+            torch.set_num_threads(options.threads)
         self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
         self.network.to(device=device, dtype=self.dtype).eval()
         config = network.config
@@ -257,12 +260,11 @@ class FaceStage:
                 None if coeffs is None else coeffs.to(self.dtype),
             )
         sr = out.float().clamp(0.0, 1.0)
-        # The plain upscale of the same crop: the colour reference for the blend.
-        reference = F.interpolate(
-            lr_crops, scale_factor=self.scale, mode="bicubic", align_corners=False
-        ).clamp(0.0, 1.0)
-        mask = feathered_mask(priors.coverage)
-        sr = match_colour(sr, reference, mask)
+        # Colour from the low-resolution crop itself (the plain path's colours), matched at
+        # low resolution where the large blur kernels are cheap.
+        mask_lr = feathered_mask(F.avg_pool2d(priors.coverage, self.scale))
+        sr = match_colour(sr, lr_crops, mask_lr, self.scale)
+        mask = F.interpolate(mask_lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
         self.times.add("sr", time.perf_counter() - started)
         return sr, mask
 

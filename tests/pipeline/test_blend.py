@@ -56,3 +56,13 @@ def test_fade_weight_ramps_instead_of_popping():
     values = [fade.update(1.0) for _ in range(6)]
     assert values[:4] == [0.25, 0.5, 0.75, 1.0] and values[-1] == 1.0
     assert fade.update(0.0) == 0.75
+
+
+def test_match_colour_at_low_resolution_follows_the_low_resolution_crop():
+    torch.manual_seed(1)
+    low = torch.rand(1, 3, 16, 16) * 0.4 + 0.3
+    face = torch.nn.functional.interpolate(low, scale_factor=4, mode="bicubic").clamp(0, 1)
+    tinted = (face + torch.tensor([0.0, 0.08, -0.06]).view(1, 3, 1, 1)).clamp(0, 1)
+    matched = match_colour(tinted, low, torch.ones(1, 1, 16, 16), scale=4)
+    assert matched.shape == face.shape
+    assert (matched - face).mean(dim=(2, 3)).abs().max() < 0.015
