@@ -17,6 +17,9 @@ from facesr_video.cli.state import cli_state
 def train_command(
     store: Path = typer.Argument(..., help="A store made by `facesr-video extract-priors`."),
     scale: int = typer.Option(..., "--scale", "-s", help="4 or 8; must match the store."),
+    degradation: str = typer.Option(
+        "mixed", help="Low-res inputs made on the fly: realistic, bicubic or mixed."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
     model: str = typer.Option(
         "sam-light", "--model", help="Network variant (sam-light, sam-base)."
@@ -40,6 +43,7 @@ def train_command(
     from facesr_video.sr.train import TrainConfig, train
 
     config = TrainConfig(
+        degradation=degradation,
         model=model,
         priors=priors,
         steps=steps,

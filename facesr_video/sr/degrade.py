@@ -26,6 +26,19 @@ class DegradeConfig:
     jpeg_probability: float = 0.8
 
 
+DEGRADATIONS: dict[str, DegradeConfig] = {
+    # Old, compressed footage: extra blur, sensor noise, JPEG.
+    "realistic": DegradeConfig(),
+    # The clean antialiased bicubic downscale that `evaluate` uses: nothing else.
+    "bicubic": DegradeConfig(blur_sigma=(0.0, 0.0), noise_sigma=(0.0, 0.0), jpeg_probability=0.0),
+    # From clean to mildly degraded: one network for both kinds of input (the shipped default).
+    "mixed": DegradeConfig(
+        blur_sigma=(0.0, 0.5), noise_sigma=(0.0, 3.0), jpeg_quality=(60, 95), jpeg_probability=0.5
+    ),
+}
+"""Named degradation recipes for `train --degradation`."""
+
+
 def degrade(
     hr: np.ndarray,
     scale: int,

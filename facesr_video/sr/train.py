@@ -30,6 +30,7 @@ from facesr_video.errors import DeviceError, FacesrError, InputError, ModelError
 from facesr_video.progress import make_progress
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
 from facesr_video.sr.dataset import PatchDataset, SRBatch, StepBatchSampler
+from facesr_video.sr.degrade import DEGRADATIONS
 from facesr_video.sr.network import SAMNet, count_parameters, create_model
 from facesr_video.sr.store import StoreReader, holdout_sources
 from facesr_video.sr.weights import save_model
@@ -65,6 +66,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 64
     degrade_on_the_fly: bool = True
+    degradation: str = "mixed"  # a name in sr.degrade.DEGRADATIONS
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
@@ -78,6 +80,10 @@ class TrainConfig:
             raise InputError(f"--priors must be one of {', '.join(PRIOR_MODES)}")
         if self.steps <= 0 or self.batch_size <= 0:
             raise InputError("--steps and --batch-size must be positive")
+        if self.degradation not in DEGRADATIONS:
+            raise InputError(
+                f"--degradation must be one of {', '.join(DEGRADATIONS)}, got {self.degradation!r}"
+            )
         if self.patch <= 0 or self.patch % 8:
             raise InputError(f"--patch must be a positive multiple of 8, got {self.patch}")
 
@@ -297,7 +303,13 @@ def _train(
             model, device_ids=[ctx.local_rank] if device.startswith("cuda") else None
         )
     dataset = PatchDataset(
-        reader, train_idx, config.patch, True, config.degrade_on_the_fly, channels=channels
+        reader,
+        train_idx,
+        config.patch,
+        True,
+        config.degrade_on_the_fly,
+        DEGRADATIONS[config.degradation],
+        channels=channels,
     )
     loader = DataLoader(
         dataset,
@@ -418,7 +430,15 @@ def evaluate(
 
     chosen = val_idx[: config.max_val_samples]
     patch = min(reader.lr_sizes[i] for i in chosen) // 8 * 8
-    data = PatchDataset(reader, chosen, patch, False, config.degrade_on_the_fly, channels=channels)
+    data = PatchDataset(
+        reader,
+        chosen,
+        patch,
+        False,
+        config.degrade_on_the_fly,
+        DEGRADATIONS[config.degradation],
+        channels=channels,
+    )
     was_training = model.training
     model.eval()
     scores: dict[str, list[torch.Tensor]] = {k: [] for k in ("p", "s", "bp", "bs")}
