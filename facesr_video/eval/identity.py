@@ -1,24 +1,24 @@
 """Identity similarity: does the super-resolved face still look like the same person?
 
 Uses dlib's face recognition ResNet (128-d descriptors, trained so that one person's faces lie
-within Euclidean distance 0.6). The model files ship in the `face-recognition-models` package; its
-folder is found with importlib's spec, without importing its `__init__` (which needs
-pkg_resources). The descriptor is computed on dlib's own 150x150 face chip, aligned from 5 or 68
-landmarks, so the score compares faces and not their framing.
+within Euclidean distance 0.6). The model files ship in the `face-recognition-models` package
+(found by faces/model_files.py without importing it). The descriptor is computed on dlib's own
+150x150 face chip, aligned from 5 or 68 landmarks, so the score compares faces, not framing.
 
 Images here are (H, W, 3) uint8 RGB: this is an edge to dlib, like video/.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from facesr_video.errors import InputError, ModelError
+from facesr_video.errors import InputError
+from facesr_video.faces.model_files import model_path
+from facesr_video.faces.model_files import models_dir as face_models_dir
 
 RECOGNITION_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 LANDMARKS5_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -26,24 +26,6 @@ DESCRIPTOR_SIZE = 128
 SAME_PERSON_DISTANCE = 0.6  # dlib's documented threshold on the Euclidean distance
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) pixels
-
-
-def face_models_dir() -> Path:
-    """The face-recognition-models package's `models/` folder, found without importing it."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or spec.origin is None:
-        raise ModelError(
-            "the face-recognition-models package is not installed",
-            "install it with: pip install face-recognition-models",
-        )
-    return Path(spec.origin).parent / "models"
-
-
-def _model_file(folder: Path, name: str) -> Path:
-    path = folder / name
-    if not path.is_file():
-        raise ModelError(f"dlib model file missing: {path}", "reinstall face-recognition-models")
-    return path
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -68,10 +50,8 @@ class IdentityEncoder:
 
         folder = models_dir if models_dir is not None else face_models_dir()
         self._dlib = dlib
-        self._recognizer = dlib.face_recognition_model_v1(
-            str(_model_file(folder, RECOGNITION_FILE))
-        )
-        self._predictor5 = dlib.shape_predictor(str(_model_file(folder, LANDMARKS5_FILE)))
+        self._recognizer = dlib.face_recognition_model_v1(str(model_path(RECOGNITION_FILE, folder)))
+        self._predictor5 = dlib.shape_predictor(str(model_path(LANDMARKS5_FILE, folder)))
         self.num_jitters = num_jitters
         self.padding = padding
 

@@ -34,9 +34,9 @@ def models_dir() -> Path:
     return folder
 
 
-def model_path(filename: str) -> Path:
-    """Path of one model file, or a ModelError saying which is missing."""
-    path = models_dir() / filename
+def model_path(filename: str, folder: Path | None = None) -> Path:
+    """Path of one model file (in `folder`, default the package's), or a ModelError."""
+    path = (folder if folder is not None else models_dir()) / filename
     if not path.is_file():
         raise ModelError(f"dlib model file missing: {path}", "reinstall face-recognition-models")
     return path
