@@ -9,9 +9,12 @@ is unreliable or whose smoother confidence drops fades toward the plain path ove
 
 from __future__ import annotations
 
+import os
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +39,8 @@ from facesr_video.pipeline.priors import render_face_priors
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo
 from facesr_video.video.decode import Frame
+
+IN_FLIGHT = 2  # analysed frames queued for the SR worker
 
 STAGES = ("decode", "detect", "fit", "smooth", "render", "sr", "blend", "encode")
 
@@ -65,9 +70,11 @@ class StageTimes:
     """Seconds spent per stage (the decode and encode entries are filled by the caller)."""
 
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        with self._lock:  # the analysis thread and the SR worker both add
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     def dominant(self) -> str:
         return max(self.seconds, key=lambda s: self.seconds[s])
@@ -124,6 +131,9 @@ class FaceStage:
         self.background = background
         if options.threads > 0:
             torch.set_num_threads(options.threads)
+        elif device.type == "cpu":
+            # One core stays with the analysis thread (see __call__).
+            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
         self.network.to(device=device, dtype=self.dtype).eval()
         config = network.config
@@ -169,24 +179,38 @@ class FaceStage:
     # -- the stage -------------------------------------------------------------------------
 
     def __call__(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        """Two-stage pipeline: this thread decodes and analyses (dlib, numpy fits) while one
+        worker renders, super-resolves and blends (torch releases the GIL), so both CPU cores
+        work. At most `IN_FLIGHT` frames wait in between: memory stays bounded."""
         self.analyser = analyser = SequenceAnalyser(self.model, self.analysis_config)
         iterator = iter(frames)
-        while True:
-            started = time.perf_counter()
-            frame = next(iterator, None)
-            self.times.add("decode", time.perf_counter() - started)
-            if frame is None:
-                break
-            ready = analyser.push(frame.index, frame.rgb, frame)
-            self._sync_analysis_times()
-            for analysed in ready:
-                yield self.enhance_frame(analysed)
-        for analysed in analyser.finish():
-            yield self.enhance_frame(analysed)
+        in_flight: deque[Future[Frame]] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facesr-sr") as worker:
+            try:
+                while True:
+                    started = time.perf_counter()
+                    frame = next(iterator, None)
+                    self.times.add("decode", time.perf_counter() - started)
+                    if frame is None:
+                        break
+                    ready = analyser.push(frame.index, frame.rgb, frame)
+                    self._sync_analysis_times()
+                    for analysed in ready:
+                        in_flight.append(worker.submit(self.enhance_frame, analysed))
+                    while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
+                        yield in_flight.popleft().result()
+                for analysed in analyser.finish():
+                    in_flight.append(worker.submit(self.enhance_frame, analysed))
+                while in_flight:
+                    yield in_flight.popleft().result()
+            finally:
+                for future in in_flight:
+                    future.cancel()
 
     def _sync_analysis_times(self) -> None:
         if self.analyser is not None:
-            self.times.seconds.update(self.analyser.seconds)
+            with self.times._lock:
+                self.times.seconds.update(self.analyser.seconds)
 
     def enhance_frame(self, analysed: AnalysedFrame[Frame]) -> Frame:
         """The upscaled frame with its faces super-resolved and blended in."""
