@@ -193,6 +193,22 @@ def align(landmarks68: np.ndarray, crop_size: int) -> Alignment:
     return Alignment(crop_from_frame=crop_from_frame, crop_size=int(crop_size))
 
 
+def align_native(landmarks68: np.ndarray, crop_size: int) -> Alignment:
+    """Axis-aligned crop at scale 1 and a whole-pixel offset, centred where `align` centres.
+
+    Its pixels are copied from the frame, never resampled, and (with `Alignment.scaled`) the
+    crop upscaled by s sits on whole pixels of the frame upscaled by s, so neither the crop nor
+    the paste blurs anything. The face keeps its roll: the priors rendered in the same crop
+    carry the pose to the network.
+    """
+    similarity = align(landmarks68, crop_size)
+    middle = (crop_size - 1) / 2.0
+    centre = similarity.frame_from_crop @ np.array([middle, middle, 1.0])
+    x0, y0 = round(centre[0] - middle), round(centre[1] - middle)
+    crop_from_frame = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
+    return Alignment(crop_from_frame=crop_from_frame, crop_size=int(crop_size))
+
+
 def _as_batch_matrix(matrix: np.ndarray | torch.Tensor, batch: int) -> np.ndarray:
     m = matrix.detach().cpu().double().numpy() if torch.is_tensor(matrix) else np.asarray(matrix)
     m = m.astype(np.float64)

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from facesr_video.faces.align import Alignment, align
+from facesr_video.faces.align import Alignment, align, align_native
 from facesr_video.faces.analyze import AnalyzerConfig, AnalyzerStats, FaceAnalyzer, FaceObservation
 from facesr_video.morph.camera import camera_vertices, project
 from facesr_video.morph.face_model import FaceModel
@@ -38,6 +38,9 @@ class AnalysisConfig:
     smooth_lag: int = 5  # frames of delay and buffering of the fixed-lag smoother
     fit_lighting: bool = True  # SH lighting from the low-resolution pixels
     max_residual: float = 0.25  # fits worse than this (per inter-ocular distance) are unreliable
+    # "native": axis-aligned crops of whole frame pixels (no resampling: enhance);
+    # "similarity": upright, template-aligned crops (resampled).
+    crop: str = "native"
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,7 +226,12 @@ class SequenceAnalyser(Generic[Payload]):
             landmarks = self.projected_landmarks(fit)
             if not np.isfinite(landmarks).all():
                 continue
-            alignment = align(landmarks, observation.alignment.crop_size)
+            crop_size = observation.alignment.crop_size
+            alignment = (
+                align_native(landmarks, crop_size)
+                if self.config.crop == "native"
+                else align(landmarks, crop_size)
+            )
             faces.append(FaceState(track_id, observation, fit, confidence, landmarks, alignment))
         return AnalysedFrame(pending.index, pending.payload, tuple(faces))
 

@@ -13,7 +13,9 @@ from facesr_video.faces.align import (
     TEMPLATE68,
     Alignment,
     align,
+    align_native,
     choose_crop_size,
+    crop_image,
     invert_affine,
     native_size,
     paste,
@@ -177,3 +179,22 @@ def test_paste_blends_through_the_mask_and_leaves_the_rest() -> None:
     torch.testing.assert_close(out[..., 30:, :], frame[..., 30:, :])
     half = paste(frame, crop, crop_from_frame, mask * 0.5)
     torch.testing.assert_close(half[..., 9:17, 14:22], torch.full((1, 3, 8, 8), 0.5))
+
+
+def test_native_alignment_copies_pixels_and_pastes_on_whole_pixels() -> None:
+
+    rng = np.random.default_rng(3)
+    landmarks = (TEMPLATE68 * 40 + rng.normal(0, 0.3, (68, 2)) + [13.3, 7.8]).astype(np.float32)
+    native = align_native(landmarks, 48)
+    m = native.crop_from_frame
+    assert np.array_equal(m[:, :2], np.eye(2)) and np.all(m[:, 2] == np.round(m[:, 2]))
+    frame = rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    crop = crop_image(frame, native)
+    x0, y0 = int(-m[0, 2]), int(-m[1, 2])
+    assert np.array_equal(crop, frame[y0 : y0 + 48, x0 : x0 + 48])
+    scaled = native.scaled(4).crop_from_frame
+    assert np.array_equal(scaled[:, 2], 4 * m[:, 2])
+    # Centred where the similarity alignment centres the face (within half a pixel).
+    similar = align(landmarks, 48)
+    centre = similar.frame_from_crop @ np.array([23.5, 23.5, 1.0])
+    assert np.all(np.abs(centre - (np.array([x0, y0]) + 23.5)) <= 0.5)
