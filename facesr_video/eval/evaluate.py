@@ -38,7 +38,8 @@ from facesr_video.eval.results import (
 from facesr_video.eval.samples import SampleKeeper, sample_targets
 from facesr_video.eval.scoring import MethodScorer
 from facesr_video.morph.install import resolve_face_model_path
-from facesr_video.pipeline.background import upscale_frame
+from facesr_video.pipeline.background import upscale_frames
+from facesr_video.pipeline.enhance import FrameStage
 from facesr_video.pipeline.face_stage import FaceOptions, FaceStage
 from facesr_video.pipeline.setup import (
     FACE_SCALES,
@@ -49,8 +50,6 @@ from facesr_video.pipeline.setup import (
 )
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.video.decode import Frame
-
-FrameStage = Callable[[Iterator[Frame]], Iterator[Frame]]
 
 
 @dataclass(frozen=True)
@@ -177,11 +176,7 @@ def build_methods(
     scale = options.scale
 
     def bicubic() -> FrameStage:
-        def stage(frames: Iterator[Frame]) -> Iterator[Frame]:
-            for frame in frames:
-                yield frame.with_rgb(upscale_frame(frame.rgb, scale, "bicubic"))
-
-        return stage
+        return lambda frames: upscale_frames(frames, scale, "bicubic")
 
     def face_stage(net, net_info, face_options: FaceOptions) -> Callable[[], FrameStage]:
         return lambda: FaceStage(model, net, net_info, scale, face_options, device)
