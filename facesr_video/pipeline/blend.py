@@ -102,9 +102,9 @@ class FadeWeight:
     1/step frames instead of popping; a new face fades in the same way.
     """
 
-    def __init__(self, frames_to_full: int = 6) -> None:
+    def __init__(self, frames_to_full: int = 6, start: float = 0.0) -> None:
         self.step = 1.0 / max(1, frames_to_full)
-        self.value = 0.0
+        self.value = start
 
     def update(self, target: float) -> float:
         target = min(1.0, max(0.0, target))

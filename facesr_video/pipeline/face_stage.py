@@ -153,7 +153,8 @@ class FaceStage:
         self.times = StageTimes()
         self.tracks: dict[int, TrackReport] = {}
         self.faces_enhanced = 0
-        self._fades: dict[int, FadeWeight] = defaultdict(FadeWeight)
+        self._fades: dict[int, FadeWeight] = {}
+        self._frames_out = 0
         # Receives the low-resolution frame with boxes, landmarks and fitted landmarks drawn.
         self.overlay_sink: Callable[[Frame], None] | None = None
 
@@ -226,7 +227,13 @@ class FaceStage:
             report.frames += 1
             report.confidence_sum += face.confidence
             report.residual_sum += min(face.fit.residual, 10.0)
-            weight = self._fades[face.track_id].update(face_weight(face)) * self.options.strength
+            target = face_weight(face)
+            if face.track_id not in self._fades:
+                # A face already there on the first frame (a still image, say) has nothing to
+                # pop out of: it starts at full weight. Faces that appear later fade in.
+                start = target if self._frames_out == 0 else 0.0
+                self._fades[face.track_id] = FadeWeight(start=start)
+            weight = self._fades[face.track_id].update(target) * self.options.strength
             if weight > 0.0:
                 active.append((face, weight))
                 report.enhanced_frames += 1
@@ -235,6 +242,7 @@ class FaceStage:
         if active:
             output = self._enhance_faces(frame.rgb, np.array(output), active)
             self.faces_enhanced += len(active)
+        self._frames_out += 1
         if self.overlay_sink is not None:
             self.overlay_sink(frame.with_rgb(self._overlay(frame.rgb, analysed.faces)))
         return frame.with_rgb(output)

@@ -66,3 +66,8 @@ def test_match_colour_at_low_resolution_follows_the_low_resolution_crop():
     matched = match_colour(tinted, low, torch.ones(1, 1, 16, 16), scale=4)
     assert matched.shape == face.shape
     assert (matched - face).mean(dim=(2, 3)).abs().max() < 0.015
+
+
+def test_fade_weight_can_start_at_full_weight():
+    fade = FadeWeight(frames_to_full=4, start=1.0)
+    assert fade.update(1.0) == 1.0
