@@ -26,7 +26,7 @@ if "--blas-threads" in sys.argv:  # must precede the first numpy import
 
 import argparse  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -133,7 +133,9 @@ def gpu_section(tmp: Path, weights: Path, face_model: Path, frames: int, preset:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=24, help="WH frames per input (max 115)")
-    parser.add_argument("--threads", default="1,2", help="torch thread counts to compare")
+    parser.add_argument(
+        "--threads", default="0,2", help="torch thread counts to compare (0: enhance's default)"
+    )
     parser.add_argument("--scales", default="4,8")
     parser.add_argument("--weights4", type=Path)
     parser.add_argument("--weights8", type=Path)
@@ -159,10 +161,13 @@ def main() -> None:
             warm = write_video(decode_rgb(src, 3), tmp / "warm.mp4", clip_rate(src))
             run_enhance(warm, tmp / "warm_out.mp4", scale, face, args.preset)  # first calls
             for count in threads:
-                torch.set_num_threads(count)
+                # 0: enhance's default (all cores but one for torch, one for the analysis).
+                if count > 0:
+                    torch.set_num_threads(count)
                 plain = run_enhance(src, tmp / "plain.mp4", scale, None, args.preset)
-                ours = run_enhance(src, tmp / "face.mp4", scale, face, args.preset)
-                runs.append(Run(scale, count, plain, ours))
+                with_threads = replace(face, threads=count)
+                ours = run_enhance(src, tmp / "face.mp4", scale, with_threads, args.preset)
+                runs.append(Run(scale, torch.get_num_threads(), plain, ours))
         print(f"enhance speed on {WH_CLIP.name}, {args.frames} frames, -> 1280x720, CPU")
         print(f"weights: {', '.join(f'x{s} {weights[s]}' for s in scales)}")
         blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
