@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
+from facesr_video.errors import ModelError
 from facesr_video.faces.align import paste, warp_affine
 from facesr_video.faces.analyze import AnalyzerConfig
 from facesr_video.faces.overlay import draw_overlay
@@ -36,6 +37,7 @@ from facesr_video.pipeline.analysis import (
 from facesr_video.pipeline.background import upscale_frame
 from facesr_video.pipeline.blend import FadeWeight, feathered_mask, match_colour
 from facesr_video.pipeline.priors import render_face_priors
+from facesr_video.render.layout import prior_layout
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo
 from facesr_video.video.decode import Frame
@@ -162,14 +164,10 @@ class FaceStage:
         """Indices of the prior maps the network was trained on, looked up by name."""
         if self.prior_mode == "none":
             return []
-        from facesr_video.render.layout import prior_layout
-
         layout = prior_layout(self.model)
         wanted = names or layout.channels
         missing = [n for n in wanted if n not in layout.channels]
         if missing:
-            from facesr_video.errors import ModelError
-
             raise ModelError(
                 f"the weights expect prior channels {missing} that this face model's layout "
                 f"({layout.version}) does not render",

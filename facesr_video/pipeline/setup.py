@@ -13,7 +13,7 @@ from facesr_video.errors import DeviceError, ModelError
 from facesr_video.morph.face_model import FaceModel
 from facesr_video.morph.formats import load_face_model
 from facesr_video.morph.install import resolve_face_model_path
-from facesr_video.render.layout import LAYOUT_VERSION
+from facesr_video.render.layout import LAYOUT_VERSION, prior_layout
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo, load_model
 
@@ -79,8 +79,6 @@ def resolve_face_model(path: Path | None) -> FaceModel:
 
 def check_model_matches_weights(model: FaceModel, info: WeightsInfo) -> None:
     """A network fed with coefficients needs a face model of the same coefficient size."""
-    from facesr_video.render.layout import prior_layout
-
     config = info.config
     if not config.uses_coeffs:
         return
