@@ -86,13 +86,7 @@ class PriorLayout:
 
     def channels_for(self, variant: str) -> tuple[int, ...]:
         """Channel indices a network variant consumes ("none", "render" or "all")."""
-        if variant == "none":
-            return ()
-        if variant == "render":
-            return tuple(self.index(n) for n in ("render_r", "render_g", "render_b"))
-        if variant == "all":
-            return tuple(range(self.num_channels))
-        raise ValueError(f"unknown prior variant {variant!r}; expected one of {VARIANTS}")
+        return variant_channels(self.channels, variant)
 
     def uses_coefficients(self, variant: str) -> bool:
         """Whether a variant also consumes the coefficient vector."""
@@ -122,6 +116,22 @@ class PriorLayout:
             raise ModelError(f"prior layout {version} has unexpected channels {channels}")
         names = tuple(str(c) for c in data["coefficient_names"])  # type: ignore[union-attr]
         return cls(version=version, channels=channels, coefficient_names=names)
+
+
+def variant_channels(channels: tuple[str, ...], variant: str) -> tuple[int, ...]:
+    """Indices of the named map channels a variant consumes, in layout order.
+
+    "render" keeps the shaded render (channels named render_*; every map if a layout has none),
+    "all" every map, "none" nothing. Works on names alone, so a store's channel list serves too.
+    """
+    if variant == "none":
+        return ()
+    if variant == "render":
+        picked = tuple(i for i, n in enumerate(channels) if n.startswith("render"))
+        return picked or tuple(range(len(channels)))
+    if variant == "all":
+        return tuple(range(len(channels)))
+    raise ValueError(f"unknown prior variant {variant!r}; expected one of {VARIANTS}")
 
 
 def coefficient_names(model: FaceModel) -> tuple[str, ...]:

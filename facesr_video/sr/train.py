@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from facesr_video.errors import DeviceError, FacesrError, InputError, ModelError, OutputError
 from facesr_video.progress import make_progress
+from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
 from facesr_video.sr.dataset import PatchDataset, SRBatch, StepBatchSampler
 from facesr_video.sr.degrade import DEGRADATIONS
@@ -165,18 +166,11 @@ def _forward(model: torch.nn.Module, cfg: SAMConfig, batch: SRBatch) -> torch.Te
 
 
 def prior_channels(names: tuple[str, ...], mode: str) -> list[int]:
-    """Indices of the map channels a prior mode feeds the network, in layout order.
+    """Indices of the map channels a prior mode feeds the network (render/layout.py's rule).
 
-    "render" keeps the shaded render (channels named render_*; all maps if the layout has none),
-    "all" keeps every map, "none" none. The chosen names are saved with the weights, so `enhance`
-    selects the same channels by name.
+    The chosen names are saved with the weights, so `enhance` selects the same channels by name.
     """
-    if mode == "none":
-        return []
-    if mode == "render":
-        picked = [i for i, n in enumerate(names) if n.startswith("render")]
-        return picked or list(range(len(names)))
-    return list(range(len(names)))
+    return list(variant_channels(tuple(names), mode))
 
 
 def _check_store(reader: StoreReader, scale: int, config: TrainConfig) -> None:

@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 
 from facesr_video.cli import main
 from tests.conftest import DATA, require
-from tests.video.clips import write_clip
+from tests.video.clips import write_audio_only, write_clip
 
 
 def _run(capsys, args: list[str]) -> tuple[int, list[str]]:
@@ -22,16 +21,6 @@ def _run(capsys, args: list[str]) -> tuple[int, list[str]]:
 
 def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-
-
-def _audio_only(path: Path) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=44100, layout="mono")
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), "fltp", "mono")
-        frame.sample_rate, frame.pts = 44100, 0
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
-    return path
 
 
 def _truncated_mp4(path: Path) -> Path:
@@ -57,7 +46,7 @@ BAD_INPUTS = {
     ),
     "zero-bytes": (lambda d: (d / "zero.mp4").write_bytes(b"") or d / "zero.mp4", "empty"),
     "image": (lambda d: _image(d / "face.jpg"), "still image"),
-    "audio-only": (lambda d: _audio_only(d / "voice.m4a"), "no video stream"),
+    "audio-only": (lambda d: write_audio_only(d / "voice.m4a"), "no video stream"),
     "truncated": (lambda d: _truncated_mp4(d / "cut.mp4"), "not a video file"),
 }
 

@@ -125,3 +125,14 @@ def read_audio(path: Path) -> list[AudioReadBack]:
                 )
             )
     return result
+
+
+def write_audio_only(path: Path) -> Path:
+    """A file with one short AAC stream and no video stream."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=44100, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), "fltp", "mono")
+        frame.sample_rate, frame.pts = 44100, 0
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return path

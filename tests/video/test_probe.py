@@ -5,14 +5,12 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 from facesr_video.errors import InputError
 from facesr_video.video.probe import probe
 from tests.conftest import DATA, require
-from tests.video.clips import write_clip
+from tests.video.clips import write_audio_only, write_clip
 
 GRID = DATA / "videos/grid/sbwe5n.mpg"
 WH = DATA / "videos/whitehouse/wh_obama_02.mp4"
@@ -54,16 +52,6 @@ def test_probe_rotation_and_ten_bit(tmp_path: Path) -> None:
     assert info.video.pix_fmt == "yuv420p10le"
 
 
-def _audio_only(path: Path) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=44100, layout="mono")
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), "fltp", "mono")
-        frame.sample_rate, frame.pts = 44100, 0
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
-    return path
-
-
 @pytest.mark.parametrize(
     ("make", "words"),
     [
@@ -71,7 +59,7 @@ def _audio_only(path: Path) -> Path:
         (lambda d: (d / "t.mp4").write_text("hello\n" * 50) and d / "t.mp4", "not a video"),
         (lambda d: (d / "z.mp4").write_bytes(b"") or d / "z.mp4", "empty"),
         (lambda d: d, "folder"),
-        (lambda d: _audio_only(d / "a.m4a"), "no video stream"),
+        (lambda d: write_audio_only(d / "a.m4a"), "no video stream"),
     ],
     ids=["missing", "text", "zero-bytes", "folder", "audio-only"],
 )
