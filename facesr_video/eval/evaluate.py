@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from facesr_video import __version__
+from facesr_video.device import resolve_device
 from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import EvalClip, list_clips, original_frames
 from facesr_video.eval.degrade import degrade
@@ -44,7 +45,6 @@ from facesr_video.pipeline.face_stage import FaceOptions, FaceStage
 from facesr_video.pipeline.setup import (
     FACE_SCALES,
     check_model_matches_weights,
-    resolve_device,
     resolve_face_model,
     resolve_network,
 )

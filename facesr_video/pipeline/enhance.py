@@ -13,13 +13,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facesr_video.device import resolve_device
 from facesr_video.errors import InputError
 from facesr_video.pipeline.background import METHODS, SCALES, upscale_frames
 from facesr_video.pipeline.face_stage import FaceOptions, FaceStage
 from facesr_video.pipeline.setup import (
     FACE_SCALES,
     check_model_matches_weights,
-    resolve_device,
     resolve_face_model,
     resolve_network,
 )

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facesr_video.device import resolve_device
 from facesr_video.errors import FacesrError, InputError, OutputError
 from facesr_video.eval.degrade import crop_to_multiple
 from facesr_video.faces.align import Alignment, crop_image
@@ -176,7 +177,9 @@ def crop_region(rgb: np.ndarray, alignment: Alignment, margin: int = 2) -> np.nd
 class _Extractor:
     """One run: owns the model, the writer, the render queue and the counters."""
 
-    def __init__(self, options: ExtractOptions, model: FaceModel, writer: StoreWriter) -> None:
+    def __init__(
+        self, options: ExtractOptions, model: FaceModel, writer: StoreWriter, device: torch.device
+    ) -> None:
         self.options = options
         self.model = model
         self.writer = writer
@@ -186,7 +189,7 @@ class _Extractor:
         self.faces_config = AnalyzerConfig(
             min_face=options.min_face, detect_every=options.detect_every
         )
-        self.device = _device(options.device)
+        self.device = device
         self._queue: dict[int, list[_FaceJob]] = {}
         self._buffered = 0
         self._finished: list[str] = []  # sources complete but not yet committed
@@ -392,16 +395,6 @@ class _Extractor:
             stderr_console.print(f"[yellow]skipped[/yellow] {text}", highlight=False)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        from facesr_video.errors import DeviceError
-
-        raise DeviceError("--device cuda asked for, but CUDA is not available", "use cpu")
-    return torch.device(name)
-
-
 def _check(options: ExtractOptions) -> None:
     if options.scale not in SCALES:
         raise InputError(f"--scale must be 4 or 8, got {options.scale}")
@@ -421,6 +414,7 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
     """Run extract-priors; returns the summary. FacesrError for anything the user can fix."""
     began = time.perf_counter()
     _check(options)
+    device = resolve_device(options.device)
     listing = list_inputs(options.inputs)  # missing inputs fail here, before anything is written
     model = load_face_model(resolve_face_model_path(options.face_model))
     layout = prior_layout(model)
@@ -428,7 +422,7 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
     out = options.out
     created = not (out / MANIFEST).exists() and not (out.is_dir() and any(out.iterdir()))
     writer = StoreWriter(out, options.scale, info, shard_size=10**9)  # we decide when to flush
-    extractor = _Extractor(options, model, writer)
+    extractor = _Extractor(options, model, writer, device)
     already = 0
     try:
         with writer, make_progress("inputs", options.quiet) as progress:

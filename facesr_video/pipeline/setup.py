@@ -1,4 +1,4 @@
-"""Resolving what the face path needs: device, face model, network weights.
+"""Resolving what the face path needs: face model and network weights (device: device.py).
 
 Each resolver turns a user's option into a ready object or one clear error saying what to do.
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from facesr_video.errors import DeviceError, ModelError
+from facesr_video.errors import ModelError
 from facesr_video.morph.face_model import FaceModel
 from facesr_video.morph.formats import load_face_model
 from facesr_video.morph.install import resolve_face_model_path
@@ -19,31 +19,6 @@ from facesr_video.sr.weights import WeightsInfo, load_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 FACE_SCALES = (4, 8)
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' | 'cpu' | 'cuda' | 'cuda:N' -> a usable torch.device, or DeviceError."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise DeviceError(f"unknown device {name!r}", "use auto, cpu, cuda or cuda:N") from error
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceError(
-                f"--device {name} asked for, but no CUDA device is available",
-                "use --device cpu (or auto), or install a CUDA build of torch",
-            )
-        index = device.index or 0
-        if index >= torch.cuda.device_count():
-            raise DeviceError(
-                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) present",
-                "pick an index below that",
-            )
-    elif device.type != "cpu":
-        raise DeviceError(f"unsupported device {name!r}", "use auto, cpu, cuda or cuda:N")
-    return device
 
 
 def shipped_weights(scale: int) -> Path:

@@ -26,7 +26,8 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from facesr_video.errors import DeviceError, FacesrError, InputError, ModelError, OutputError
+from facesr_video.device import resolve_device
+from facesr_video.errors import FacesrError, InputError, ModelError, OutputError
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
@@ -139,16 +140,6 @@ def _setup_dist(device_kind: str) -> _Dist:
     return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)), owns)
 
 
-def _resolve_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError("--device cuda was asked for but CUDA is not available", "use cpu")
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise DeviceError(f"unknown device {name!r}", hint="use auto, cpu or cuda")
-    return name
-
-
 def _lr_factor(step: int, config: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to `min_lr_ratio` at the last step."""
     if step < config.warmup_steps:
@@ -222,7 +213,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def train(store: Path, scale: int, out_dir: Path, config: TrainConfig) -> TrainResult:
     """Train (or resume) a SAM model on `store`; returns where the weights are and the figures."""
     started = time.perf_counter()
-    device = _resolve_device(config.device)
+    device = str(resolve_device(config.device))
     ctx = _setup_dist("cuda" if device.startswith("cuda") else "cpu")
     if device == "cuda" and ctx.world_size > 1:
         device = f"cuda:{ctx.local_rank}"

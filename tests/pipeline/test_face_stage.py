@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from facesr_video.cli import main
+from facesr_video.device import resolve_device
 from facesr_video.errors import DeviceError, ModelError
 from facesr_video.pipeline.enhance import EnhanceOptions, enhance
 from facesr_video.pipeline.face_stage import FaceOptions, FaceStage, face_weight
-from facesr_video.pipeline.setup import resolve_device, resolve_network
+from facesr_video.pipeline.setup import resolve_network
 from facesr_video.render.layout import CHANNELS_V1, LAYOUT_VERSION
 from facesr_video.sr.network import create_model
 from facesr_video.sr.weights import save_model
