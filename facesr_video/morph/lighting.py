@@ -14,16 +14,17 @@ import torch
 
 from facesr_video.morph.camera import camera_vertices, project
 from facesr_video.morph.face_model import FaceModel
-from facesr_video.render.lighting import sh_basis as render_sh_basis
+from facesr_video.morph.mesh import vertex_normals_np
+from facesr_video.morph.sh import sh_basis as torch_sh_basis
 
 
 def sh_basis(normals: np.ndarray) -> np.ndarray:
-    """Unit normals (N, 3) -> SH basis values (N, 9): render/lighting.py's basis, in numpy.
+    """Unit normals (N, 3) -> SH basis values (N, 9): morph/sh.py's basis, in numpy.
 
     One convention for the fit and the renderer: the coefficients a fit returns are irradiance
-    coefficients that `render.lighting.sh_shading` shades with directly.
+    coefficients that `morph.sh.sh_shading` (used by render/priors.py) shades with directly.
     """
-    return render_sh_basis(torch.from_numpy(np.asarray(normals, np.float64))).numpy()
+    return torch_sh_basis(torch.from_numpy(np.asarray(normals, np.float64))).numpy()
 
 
 def shade(
@@ -32,16 +33,6 @@ def shade(
     """Normals (N, 3), lighting (9, 3), albedo (N, 3) or None (= 1) -> RGB (N, 3)."""
     rgb = sh_basis(normals) @ lighting
     return rgb if albedo is None else rgb * albedo
-
-
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals (V, 3) of a mesh (V, 3), (F, 3)."""
-    a, b, c = (vertices[triangles[:, i]] for i in range(3))
-    face = np.cross(b - a, c - a)
-    normals = np.zeros_like(vertices)
-    for i in range(3):
-        np.add.at(normals, triangles[:, i], face)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
 def fit_lighting(
@@ -88,7 +79,7 @@ def fit_lighting_from_image(
     pose = fit.pose  # type: ignore[attr-defined]
     verts = model.vertices(fit.identity, fit.expression).astype(np.float64)  # type: ignore[attr-defined]
     cam = camera_vertices(verts, pose)
-    normals = vertex_normals(cam, model.triangles)
+    normals = vertex_normals_np(cam, model.triangles)
     xy = project(cam, fit.camera)  # type: ignore[attr-defined]
     h, w = image.shape[:2]
     facing = np.einsum("ij,ij->i", normals, -cam) > 0

@@ -18,7 +18,7 @@ Outside the mask every channel is 0.
 Coefficients (B, D) stay a vector, in the order of `coefficient_names`: identity weights
 (`id_000`...), expression weights (`exp_<name>` in the model's order), pose (`rot_x, rot_y, rot_z`
 axis-angle in radians, `trans_x, trans_y, trans_z` in model units, camera space) and lighting
-(`sh_<k>_<rgb>` for the 9 SH coefficients of render/lighting.py). The network projects the vector
+(`sh_<k>_<rgb>` for the 9 SH coefficients of morph/sh.py). The network projects the vector
 into feature maps itself (a learned linear layer, the paper's feature transform);
 `render.priors.coefficient_planes` broadcasts it into constant planes for variants that want maps.
 D depends on the face model (ICT-FaceKit: 100 + 53 + 6 + 27 = 186), so the layout is built from

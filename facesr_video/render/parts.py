@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 
 from facesr_video.morph.face_model import FaceModel
+from facesr_video.morph.mesh import vertex_normals_np
 
 BACKGROUND, SKIN, BROWS, EYES, NOSE, LIPS = range(6)
 PART_NAMES: tuple[str, ...] = ("background", "skin", "brows", "eyes", "nose", "lips")
@@ -49,17 +50,6 @@ def _hull(points: np.ndarray) -> np.ndarray:
     return points[ConvexHull(points).vertices]
 
 
-def _vertex_normals_z(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """z component (V,) of area-weighted vertex normals of a (V, 3) mesh."""
-    a, b, c = (vertices[triangles[:, k]] for k in range(3))
-    face = np.cross(b - a, c - a)
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face)
-    length = np.linalg.norm(normals, axis=1)
-    return normals[:, 2] / np.maximum(length, 1e-12)
-
-
 def part_labels(model: FaceModel) -> np.ndarray:
     """Part label per vertex of the model's mean shape.
 
@@ -81,7 +71,7 @@ def _compute_labels(model: FaceModel) -> np.ndarray:
     xy = mean[:, :2]
     lm = xy[np.asarray(model.landmarks68)]
     inter_ocular = float(np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0)))
-    front = _vertex_normals_z(mean, np.asarray(model.triangles)) > 0.2
+    front = vertex_normals_np(mean, model.triangles)[:, 2] > 0.2
 
     labels = np.full(mean.shape[0], SKIN, np.int64)
     brow_half = 0.09 * inter_ocular

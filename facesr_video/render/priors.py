@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import torch
 
 from facesr_video.morph.face_model import FaceModel
+from facesr_video.morph.mesh import vertex_normals
+from facesr_video.morph.sh import default_sh, sh_shading
 from facesr_video.render.layout import PriorLayout, prior_layout
-from facesr_video.render.lighting import default_sh, sh_shading
 from facesr_video.render.parts import part_one_hot
 from facesr_video.render.rasterize import Backend, Raster, interpolate, pixels_to_clip, rasterize
 
@@ -62,29 +63,6 @@ def _model_tensors(model: FaceModel, device: torch.device) -> tuple[torch.Tensor
         hit = (model, tris, parts)
         _MODEL_TENSORS[key] = hit
     return hit[1], hit[2]
-
-
-def vertex_normals(vertices: torch.Tensor, tris: torch.Tensor) -> torch.Tensor:
-    """Area-weighted unit vertex normals.
-
-    Args:
-        vertices: (B, V, 3); tris: (F, 3) int64, counter-clockwise seen from outside in a
-            right-handed frame (so normals point out of the surface).
-
-    Returns:
-        (B, V, 3) unit normals (zero vectors for unused vertices).
-    """
-    batch, num_verts, _ = vertices.shape
-    num_tris = tris.shape[0]
-    corners = vertices.index_select(1, tris.reshape(-1)).view(batch, num_tris, 3, 3)
-    face = torch.linalg.cross(
-        corners[:, :, 1] - corners[:, :, 0], corners[:, :, 2] - corners[:, :, 0]
-    )
-    # One index_add over the vertex axis laid out first: (V, B*3) gathers all corners at once.
-    per_face = face.permute(1, 0, 2).reshape(num_tris, batch * 3).repeat(3, 1)
-    normals = vertices.new_zeros(num_verts, batch * 3).index_add(0, tris.t().reshape(-1), per_face)
-    normals = normals.view(num_verts, batch, 3).permute(1, 0, 2)
-    return torch.nn.functional.normalize(normals, dim=-1, eps=1e-12)
 
 
 def render_priors(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from facesr_video.morph.draw import draw_mesh, front_facing
-from facesr_video.morph.lighting import fit_lighting, shade, vertex_normals
+from facesr_video.morph.lighting import fit_lighting, shade
 
 
 def test_fit_lighting_recovers_known_coefficients():
@@ -20,12 +20,6 @@ def test_fit_lighting_recovers_known_coefficients():
     fitted = fit_lighting(colors, normals, albedo, ridge=1e-6)
     np.testing.assert_allclose(shade(normals, fitted, albedo), colors, atol=0.03)
     np.testing.assert_allclose(fitted[0], lighting[0], atol=0.02)
-
-
-def test_vertex_normals_of_a_plane_face_the_viewer():
-    vertices = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]])
-    triangles = np.array([[0, 1, 2], [1, 3, 2]])  # counter-clockwise seen from +z
-    np.testing.assert_allclose(vertex_normals(vertices, triangles), [[0, 0, 1]] * 4, atol=1e-12)
 
 
 def test_draw_mesh_marks_only_near_the_mesh():

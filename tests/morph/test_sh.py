@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from facesr_video.render.lighting import default_sh, directional_sh, sh_basis, sh_shading
+from facesr_video.morph.sh import default_sh, directional_sh, sh_basis, sh_shading
 
 
 def random_normals(n: int, seed: int = 0) -> torch.Tensor:
