@@ -410,8 +410,8 @@ def evaluate(
     out_dir: Path,
     channels: list[int] | None = None,
 ) -> EvalResult:
-    """PSNR/SSIM (eval.metrics) of output and bicubic against HR on fixed centre patches."""
-    from facesr_video.eval.metrics import psnr, ssim
+    """PSNR/SSIM (facesr_video.metrics) of output and bicubic against HR on fixed centre patches."""
+    from facesr_video.metrics import psnr, ssim
 
     chosen = val_idx[: config.max_val_samples]
     patch = min(reader.lr_sizes[i] for i in chosen) // 8 * 8

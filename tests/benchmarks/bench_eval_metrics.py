@@ -18,7 +18,7 @@ from PIL import Image
 
 from facesr_video.eval.degrade import degrade
 from facesr_video.eval.identity import IdentityEncoder
-from facesr_video.eval.metrics import psnr, ssim, temporal_flicker
+from facesr_video.metrics import psnr, ssim, temporal_flicker
 
 
 def _best_of(function: Callable[[], object], repeats: int = 5) -> float:

@@ -11,14 +11,6 @@ import torch
 
 from facesr_video.eval.degrade import crop_to_multiple, degrade, upscale_bicubic
 from facesr_video.eval.identity import IdentityEncoder, face_models_dir, identity_similarity
-from facesr_video.eval.metrics import (
-    landmark_error,
-    landmark_jitter,
-    psnr,
-    ssim,
-    temporal_flicker,
-    temporal_flicker_series,
-)
 from facesr_video.eval.report import read_report, write_report
 from facesr_video.eval.results import (
     METHOD_BICUBIC,
@@ -26,6 +18,14 @@ from facesr_video.eval.results import (
     MethodScores,
     ReportMeta,
     SampleFrame,
+)
+from facesr_video.metrics import (
+    landmark_error,
+    landmark_jitter,
+    psnr,
+    ssim,
+    temporal_flicker,
+    temporal_flicker_series,
 )
 from tests.conftest import DATA, require
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from facesr_video.eval.metrics import (
+from facesr_video.metrics import (
     gaussian_window,
     landmark_error,
     landmark_jitter,

@@ -1,4 +1,8 @@
-"""Image, video and landmark metrics for the evaluate report, as small pure torch functions.
+"""Image, video and landmark metrics, as small pure torch functions.
+
+Used by evaluate's scoring and by train's validation, so one PSNR/SSIM convention serves both;
+it sits at the top of the package, below sr/ and eval/, because eval runs the pipeline (and so
+sr) and sr must not import eval.
 
 Images are float tensors (B, C, H, W) in [0, 1]; an optional mask (B, 1, H, W) in [0, 1] weights
 the face region (soft masks allowed). Conventions, chosen to match how face SR papers report:
