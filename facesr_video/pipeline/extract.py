@@ -40,6 +40,7 @@ from facesr_video.pipeline.extract_overlay import OverlayWriter
 from facesr_video.pipeline.extract_sheet import write_contact_sheet
 from facesr_video.pipeline.inputs import InputItem, list_inputs, read_image
 from facesr_video.pipeline.priors import render_face_priors
+from facesr_video.pipeline.timing import StageTimes
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import prior_layout
 from facesr_video.sr.store import MANIFEST, LayoutInfo, StoreReader, StoreSample, StoreWriter
@@ -49,6 +50,13 @@ from facesr_video.video.probe import probe
 SCALES = (4, 8)
 SHEET_FILE = "contact_sheet.png"
 OVERLAY_DIR = "overlays"
+STAGES = (
+    "read",  # decode or read, crop to a multiple of S, degrade
+    "analyse",  # detect + landmarks + track + fit + smooth
+    "crop",  # aligned HR and LR crops
+    "render",  # prior maps
+    "write",  # store appends and shard writes
+)
 
 
 @dataclass(frozen=True)
@@ -75,17 +83,6 @@ class ExtractOptions:
 
 
 @dataclass(frozen=True)
-class StageTimes:
-    """Seconds spent per stage (wall clock, summed over the run)."""
-
-    read: float = 0.0  # decode or read, crop to a multiple of S, degrade
-    analyse: float = 0.0  # detect + landmarks + track + fit + smooth
-    crop: float = 0.0  # aligned HR and LR crops
-    render: float = 0.0  # prior maps
-    write: float = 0.0  # store appends and shard writes
-
-
-@dataclass(frozen=True)
 class ExtractSummary:
     """What a run did, for the one-line summary and for tests."""
 
@@ -98,7 +95,7 @@ class ExtractSummary:
     samples_total: int  # samples in the store after the run
     skipped: tuple[SkipRecord, ...]
     seconds: float
-    times: StageTimes
+    stage_seconds: dict[str, float]  # STAGES -> wall-clock seconds summed over the run
 
     @property
     def faces_per_second(self) -> float:
@@ -147,9 +144,7 @@ class _Counters:
     frames: int = 0
     stored: int = 0
     present: int = 0
-    times: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(("read", "analyse", "crop", "render", "write"), 0.0)
-    )
+    times: StageTimes = field(default_factory=lambda: StageTimes(STAGES))
 
 
 def crop_region(rgb: np.ndarray, alignment: Alignment, margin: int = 2) -> np.ndarray:
@@ -225,7 +220,7 @@ class _Extractor:
         start = time.perf_counter()
         rgb = read_image(item.path)
         hr, lr = self._degrade(rgb, source_degrader(*self._degrade_args(item.source)))
-        self.counters.times["read"] += time.perf_counter() - start
+        self.counters.times.add("read", time.perf_counter() - start)
         if hr is None or lr is None:
             skips["image too small"] = 1
             return
@@ -234,7 +229,7 @@ class _Extractor:
         )
         start = time.perf_counter()
         frames = analyser.push(0, lr, _Payload(0, hr, lr)) + analyser.finish()
-        self.counters.times["analyse"] += time.perf_counter() - start
+        self.counters.times.add("analyse", time.perf_counter() - start)
         self.counters.frames += 1
         stored = self._take(item.source, frames, skips)
         faces = analyser.stats.faces
@@ -263,19 +258,19 @@ class _Extractor:
                 if frame is None:
                     break
                 hr, lr = self._degrade(frame.rgb, degrader)
-                self.counters.times["read"] += time.perf_counter() - start
+                self.counters.times.add("read", time.perf_counter() - start)
                 if hr is None or lr is None:
                     skips["frame too small"] = skips.get("frame too small", 0) + 1
                     continue
                 start = time.perf_counter()
                 ready = analyser.push(taken, lr, _Payload(frame.index, hr, lr))
-                self.counters.times["analyse"] += time.perf_counter() - start
+                self.counters.times.add("analyse", time.perf_counter() - start)
                 taken += 1
                 self.counters.frames += 1
                 self._take(item.source, ready, skips, overlay)
             start = time.perf_counter()
             ready = analyser.finish()
-            self.counters.times["analyse"] += time.perf_counter() - start
+            self.counters.times.add("analyse", time.perf_counter() - start)
             self._take(item.source, ready, skips, overlay)
         finally:
             if overlay is not None:
@@ -331,7 +326,7 @@ class _Extractor:
                 start = time.perf_counter()
                 hr = crop_region(payload.hr, face.alignment.scaled(scale))
                 lr = crop_region(payload.lr, face.alignment)
-                self.counters.times["crop"] += time.perf_counter() - start
+                self.counters.times.add("crop", time.perf_counter() - start)
                 job = _FaceJob(
                     source, face.track_id, payload.frame_index, hr, lr, face.fit, face.alignment
                 )
@@ -363,7 +358,7 @@ class _Extractor:
         coefficients = priors.coefficients
         assert coefficients is not None
         coeffs = coefficients.float().cpu().numpy()
-        self.counters.times["render"] += time.perf_counter() - start
+        self.counters.times.add("render", time.perf_counter() - start)
         start = time.perf_counter()
         for i, job in enumerate(jobs):
             sample = StoreSample(
@@ -373,7 +368,7 @@ class _Extractor:
                 self.counters.stored += 1
                 self._buffered += 1
                 self._samples[job.source] = self._samples.get(job.source, 0) + 1
-        self.counters.times["write"] += time.perf_counter() - start
+        self.counters.times.add("write", time.perf_counter() - start)
         if self._buffered >= 2 * self.options.shard_size:
             self.commit(mark_done=False)  # a long video: do not hold too much in memory
 
@@ -386,7 +381,7 @@ class _Extractor:
             self.log.mark_done(self._finished, self._samples, self.settings)
             self._finished = []
         self.log.save()
-        self.counters.times["write"] += time.perf_counter() - start
+        self.counters.times.add("write", time.perf_counter() - start)
 
     def _note(self, text: str) -> None:
         if not self.options.quiet:
@@ -452,7 +447,7 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
         samples_total=writer.num_samples,
         skipped=skipped,
         seconds=time.perf_counter() - began,
-        times=StageTimes(**c.times),
+        stage_seconds=c.times.seconds,
     )
     if summary.samples_total == 0:
         if created:

@@ -95,8 +95,8 @@ def main() -> None:
         )
         with _DetectTimer() as detect:
             summary = extract_priors(options)
-        t = summary.times
-        fit = t.analyse - detect.seconds
+        t = summary.stage_seconds
+        fit = t["analyse"] - detect.seconds
         faces = max(summary.faces_stored, 1)
         print(
             f"extract-priors x{args.scale}, {summary.inputs} congress portraits, "
@@ -105,12 +105,12 @@ def main() -> None:
         print(f"  faces stored {summary.faces_stored}, skipped {summary.skipped_by_reason()}")
         print(f"  total {summary.seconds:.2f} s -> {summary.faces_per_second:.2f} faces/s")
         rows = [
-            ("read+degrade", t.read),
+            ("read+degrade", t["read"]),
             ("detect+landmarks", detect.seconds),
             ("fit (+lighting, smoothing)", fit),
-            ("crop", t.crop),
-            ("render", t.render),
-            ("write", t.write),
+            ("crop", t["crop"]),
+            ("render", t["render"]),
+            ("write", t["write"]),
         ]
         other = summary.seconds - sum(s for _, s in rows)
         rows.append(("other (model load, sheet, records)", other))
