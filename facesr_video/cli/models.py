@@ -19,12 +19,16 @@ from facesr_video.morph.install import (
     install_ict,
     resolve_face_model_path,
 )
+from facesr_video.pipeline.setup import (
+    WEIGHTS_DIR,
+    check_model_matches_weights,
+    check_weights,
+    installed_weights,
+)
 from facesr_video.progress import make_progress
 
 models_app = typer.Typer(help="List, install and check the face model and network weights.")
 app.add_typer(models_app, name="models")
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
 def _face_model_line(explicit: Path | None) -> tuple[str, bool]:
@@ -40,10 +44,6 @@ def _face_model_line(explicit: Path | None) -> tuple[str, bool]:
     return f"face model: {path} [{how}]", True
 
 
-def _weights() -> list[Path]:
-    return sorted(WEIGHTS_DIR.glob("*.safetensors")) if WEIGHTS_DIR.is_dir() else []
-
-
 @models_app.command("list")
 def list_models(
     face_model: Path | None = typer.Option(None, "--face-model", help="Face model .npz to use."),
@@ -51,7 +51,7 @@ def list_models(
     """Show which face model and network weights are installed, and where."""
     line, _ = _face_model_line(face_model)
     typer.echo(line)
-    weights = _weights()
+    weights = installed_weights()
     if not weights:
         typer.echo(f"network weights: none in {WEIGHTS_DIR}")
     for path in weights:
@@ -69,17 +69,26 @@ def check_models(
         f"face model ok: {path}: {model.num_vertices} vertices, {model.num_identity} identity, "
         f"{model.num_expression} expression modes, {len(model.triangles)} triangles; {model.source}"
     )
-    from safetensors import safe_open
-
-    for weights in _weights():
-        try:
-            with safe_open(str(weights), framework="pt") as handle:
-                count = len(list(handle.keys()))
-        except Exception as error:  # safetensors raises its own error types
-            raise ModelError(
-                f"weights {weights} are unreadable ({error})", "reinstall the package"
-            ) from error
-        typer.echo(f"weights ok: {weights}: {count} tensors")
+    files = installed_weights()
+    bad = 0
+    for weights in files:
+        try:  # the reader enhance uses: metadata, every tensor, prior layout, scale
+            info = check_weights(weights)
+            check_model_matches_weights(model, info)
+        except ModelError as error:
+            bad += 1
+            typer.echo(f"weights BAD: {weights}: {error.one_line()}")
+            continue
+        config = info.config
+        typer.echo(
+            f"weights ok: {weights}: x{config.scale}, priors {config.prior_mode}, "
+            f"layout {info.layout_version}"
+        )
+    if bad:
+        raise ModelError(
+            f"{bad} of {len(files)} weights files failed the check (listed above)",
+            "reinstall facesr-video, or re-export the weights with `facesr-video train`",
+        )
 
 
 @models_app.command("install")

@@ -26,6 +26,22 @@ def shipped_weights(scale: int) -> Path:
     return WEIGHTS_DIR / f"sam-light-x{scale}.safetensors"
 
 
+def installed_weights() -> list[Path]:
+    """Every weights file in facesr_video/weights/ (what `models list` and `models check` see)."""
+    return sorted(WEIGHTS_DIR.glob("*.safetensors")) if WEIGHTS_DIR.is_dir() else []
+
+
+def check_weights(path: Path) -> WeightsInfo:
+    """Validate a weights file exactly as enhance reads it, or raise ModelError saying why.
+
+    Metadata (format, config, layout), every tensor against the config, the prior layout this
+    version renders, and for a shipped file the scale its name promises.
+    """
+    scale = next((s for s in FACE_SCALES if shipped_weights(s) == Path(path)), None)
+    _, info = load_model(path, expected_layout_version=LAYOUT_VERSION, scale=scale)
+    return info
+
+
 def resolve_network(
     weights: Path | None, scale: int, device: torch.device
 ) -> tuple[SAMNet, WeightsInfo]:
