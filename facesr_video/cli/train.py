@@ -11,6 +11,10 @@ import typer
 
 from facesr_video.cli import app
 from facesr_video.cli.state import cli_state
+from facesr_video.render.layout import LAYOUT_VERSION
+from facesr_video.sr.train import TrainConfig, train
+
+DEFAULTS = TrainConfig()  # every default below is TrainConfig's, so the two cannot drift
 
 
 @app.command("train")
@@ -18,30 +22,42 @@ def train_command(
     store: Path = typer.Argument(..., help="A store made by `facesr-video extract-priors`."),
     scale: int = typer.Option(..., "--scale", "-s", help="4 or 8; must match the store."),
     degradation: str = typer.Option(
-        "mixed", help="Low-res inputs made on the fly: realistic, bicubic or mixed."
+        DEFAULTS.degradation, help="Low-res inputs made on the fly: realistic, bicubic or mixed."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
     model: str = typer.Option(
-        "sam-light", "--model", help="Network variant (sam-light, sam-base)."
+        DEFAULTS.model, "--model", help="Network variant (sam-light, sam-base)."
     ),
-    steps: int = typer.Option(2000, "--steps", help="Total optimiser steps."),
-    batch_size: int = typer.Option(16, "--batch-size", help="Patches per step (per process)."),
-    patch: int = typer.Option(32, "--patch", help="LR patch size in pixels (multiple of 8)."),
-    lr: float = typer.Option(2e-4, "--lr", help="Peak learning rate (AdamW, cosine schedule)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from RUN/checkpoint.pt."),
-    priors: str = typer.Option("all", "--priors", help="none | render | all."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    eval_every: int = typer.Option(500, "--eval-every", help="Validate every N steps."),
-    checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Checkpoint every N."),
+    steps: int = typer.Option(DEFAULTS.steps, "--steps", help="Total optimiser steps."),
+    batch_size: int = typer.Option(
+        DEFAULTS.batch_size, "--batch-size", help="Patches per step (per process)."
+    ),
+    patch: int = typer.Option(
+        DEFAULTS.patch, "--patch", help="LR patch size in pixels (multiple of 8)."
+    ),
+    lr: float = typer.Option(
+        DEFAULTS.lr, "--lr", help="Peak learning rate (AdamW, cosine schedule)."
+    ),
+    resume: bool = typer.Option(
+        DEFAULTS.resume, "--resume", help="Continue from RUN/checkpoint.pt."
+    ),
+    priors: str = typer.Option(DEFAULTS.priors, "--priors", help="none | render | all."),
+    device: str = typer.Option(DEFAULTS.device, "--device", help="auto, cpu, cuda or cuda:N."),
+    eval_every: int = typer.Option(
+        DEFAULTS.eval_every, "--eval-every", help="Validate every N steps."
+    ),
+    checkpoint_every: int = typer.Option(
+        DEFAULTS.checkpoint_every, "--checkpoint-every", help="Checkpoint every N."
+    ),
     holdout: list[str] = typer.Option(
         [], "--holdout", help="Source id held out for validation (repeatable)."
     ),
-    workers: int = typer.Option(2, "--workers", help="DataLoader worker processes."),
-    seed: int = typer.Option(0, "--seed"),
+    workers: int = typer.Option(
+        DEFAULTS.num_workers, "--workers", help="DataLoader worker processes."
+    ),
+    seed: int = typer.Option(DEFAULTS.seed, "--seed"),
 ) -> None:
     """Train the 3D-prior-guided SR network; writes RUN/model.safetensors."""
-    from facesr_video.sr.train import TrainConfig, train
-
     config = TrainConfig(
         degradation=degradation,
         model=model,
@@ -58,6 +74,7 @@ def train_command(
         num_workers=workers,
         seed=seed,
         quiet=cli_state.quiet,
+        expected_layout_version=LAYOUT_VERSION,  # the store must hold the priors enhance renders
     )
     result = train(store, scale, out, config)
     if result.evals:

@@ -8,12 +8,15 @@ import pytest
 import torch
 
 from facesr_video.cli import main
-from tests.sr.conftest import make_store
+from facesr_video.render.layout import LAYOUT_VERSION
+from facesr_video.sr.store import LayoutInfo
+from tests.sr.conftest import LAYOUT, make_store
 
 
 def test_train_command_writes_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     torch.set_num_threads(1)
-    store = make_store(tmp_path / "s")
+    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)  # what train expects
+    store = make_store(tmp_path / "s", layout=layout)
     run = tmp_path / "run"
     args = ["-q", "train", str(store), "--scale", "4", "--out", str(run), "--steps", "3"]
     args += ["--batch-size", "2", "--patch", "8", "--workers", "0", "--eval-every", "3"]
