@@ -1,8 +1,9 @@
 """evaluate end to end on a real GRID clip, a portrait and a faceless image, every method.
 
-The networks are untrained (made here): an untrained SAM network gives about the bicubic input,
-so ours must score within about 1 dB of bicubic. A paste that were off by a pixel would lose
-several dB on these faces, so this checks the geometry of the whole path, not the training.
+"ours" runs the shipped x4 weights, so it must beat bicubic on every frame by a margin bicubic
+alone cannot meet (measured: +0.7 dB PSNR, +0.018 SSIM on these 4 frames): a face path that were
+skipped, or a paste off by a pixel (which loses several dB), fails. The no-priors network is
+untrained (made here) and gives about the bicubic input: it must stay within 1 dB of bicubic.
 """
 
 from __future__ import annotations
@@ -62,8 +63,6 @@ def test_evaluate_clip_and_images_all_methods(tmp_path: Path, capsys) -> None:
             "4",
             "--out",
             str(out),
-            "--weights",
-            str(make_weights(tmp_path / "all.safetensors", "all")),
             "--weights-no-priors",
             str(make_weights(tmp_path / "none.safetensors", "none")),
             "--no-smoothing-too",
@@ -96,8 +95,13 @@ def test_evaluate_clip_and_images_all_methods(tmp_path: Path, capsys) -> None:
         assert entry["flicker"] >= 0.0 and entry["fps"] > 0.0, method
         assert len(entry["psnr_per_frame"]) == FRAMES
         assert len(entry["flicker_per_frame"]) == FRAMES - 1
-    for method in METHODS[1:]:  # untrained networks give about bicubic: the paste is exact
-        assert abs(scores[method]["psnr"] - scores[METHOD_BICUBIC]["psnr"]) < 1.0, method
+    bicubic = scores[METHOD_BICUBIC]
+    for method in (METHOD_OURS, METHOD_NO_SMOOTHING):  # the shipped weights, pasted exactly
+        assert scores[method]["ssim"] > bicubic["ssim"] + 0.008, method
+        gains = np.subtract(scores[method]["psnr_per_frame"], bicubic["psnr_per_frame"])
+        assert gains.min() > 0.35, (method, gains)
+    untrained = scores[METHOD_NO_PRIORS]["psnr"]  # about bicubic: its paste is exact too
+    assert abs(untrained - bicubic["psnr"]) < 1.0
     assert scores[METHOD_BICUBIC]["fps"] > scores[METHOD_OURS]["fps"]
 
     assert portrait["name"] == "stills/portrait.jpg" and portrait["frames"] == 1
