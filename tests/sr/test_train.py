@@ -41,9 +41,9 @@ TINY = TrainConfig(
 )
 
 
-def _l1(model: torch.nn.Module, reader: StoreReader) -> float:
-    data = PatchDataset(reader, range(len(reader)), 16, train=False, degrade_on_the_fly=False)
-    items = [data[(i, 100 + i)] for i in range(len(reader))]
+def _l1(model: torch.nn.Module, reader: StoreReader, indices: list[int]) -> float:
+    data = PatchDataset(reader, indices, 16, train=False, degrade_on_the_fly=False)
+    items = [data[(i, 100 + i)] for i in range(len(indices))]
     b = SRBatch(*(torch.stack(t) for t in zip(*items, strict=True)))
     with torch.no_grad():
         return float((model(b.lr, b.priors, b.coeffs) - b.hr).abs().mean())
@@ -58,8 +58,14 @@ def test_training_reduces_the_loss_and_exports_weights(tmp_path: Path) -> None:
     from facesr_video.sr.network import SAMNet
 
     untrained = SAMNet(info.config).eval()
+    # Measured on what training never saw: the held-out source, and a store made apart.
     reader = StoreReader(store)
-    assert _l1(model, reader) < 0.97 * _l1(untrained, reader)
+    train_idx, held_out = reader.split(list(config.holdout))
+    assert held_out and not set(held_out) & set(train_idx)
+    assert _l1(model, reader, held_out) < 0.97 * _l1(untrained, reader, held_out)
+    unseen = StoreReader(make_store(tmp_path / "unseen", sources=2, per_source=6, seed=7))
+    every = list(range(len(unseen)))
+    assert _l1(model, unseen, every) < 0.97 * _l1(untrained, unseen, every)
     assert info.recipe["steps"] == 60 and info.recipe["holdout_sources"] == ["clip2.mp4"]
     assert [e.step for e in result.evals] == [30, 60]
     last = result.evals[-1]
