@@ -11,6 +11,7 @@ import typer
 
 from facesr_video.cli import app
 from facesr_video.cli.state import cli_state
+from facesr_video.errors import InputError
 from facesr_video.render.layout import LAYOUT_VERSION
 from facesr_video.sr.train import TrainConfig, train
 
@@ -22,7 +23,9 @@ def train_command(
     store: Path = typer.Argument(..., help="A store made by `facesr-video extract-priors`."),
     scale: int = typer.Option(..., "--scale", "-s", help="4 or 8; must match the store."),
     degradation: str = typer.Option(
-        DEFAULTS.degradation, help="Low-res inputs made on the fly: realistic, bicubic or mixed."
+        DEFAULTS.degradation,
+        help="Low-res inputs made on the fly: video (clean or H.264), bicubic, h264, mixed, "
+        "realistic.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
     model: str = typer.Option(
@@ -50,12 +53,29 @@ def train_command(
         DEFAULTS.checkpoint_every, "--checkpoint-every", help="Checkpoint every N."
     ),
     holdout: list[str] = typer.Option(
-        [], "--holdout", help="Source id held out for validation (repeatable)."
+        [], "--holdout", help="Source id or glob held out for validation (repeatable)."
     ),
     workers: int = typer.Option(
         DEFAULTS.num_workers, "--workers", help="DataLoader worker processes."
     ),
     seed: int = typer.Option(DEFAULTS.seed, "--seed"),
+    init: Path | None = typer.Option(
+        None, "--init", help="Start from these weights (same model, priors and scale)."
+    ),
+    ema: float = typer.Option(
+        DEFAULTS.ema_decay, "--ema", help="EMA decay of the exported weights (0: none)."
+    ),
+    flip: bool = typer.Option(
+        DEFAULTS.flip, "--flip/--no-flip", help="Mirror samples with mirrored priors."
+    ),
+    scale_augment: str = typer.Option(
+        ",".join(str(v) for v in DEFAULTS.scale_augment),
+        "--scale-augment",
+        help="LOW,HIGH range of the random shrink of faces (1,1: off).",
+    ),
+    face_model: Path | None = typer.Option(
+        None, "--face-model", help="Face model of the store (to mirror identity weights)."
+    ),
 ) -> None:
     """Train the 3D-prior-guided SR network; writes RUN/model.safetensors."""
     config = TrainConfig(
@@ -73,6 +93,11 @@ def train_command(
         holdout=tuple(holdout),
         num_workers=workers,
         seed=seed,
+        init=str(init) if init else None,
+        ema_decay=ema,
+        flip=flip,
+        scale_augment=_pair(scale_augment, "--scale-augment"),
+        face_model=str(face_model) if face_model else None,
         quiet=cli_state.quiet,
         expected_layout_version=LAYOUT_VERSION,  # the store must hold the priors enhance renders
     )
@@ -84,3 +109,12 @@ def train_command(
             f"SSIM {last.ssim:.4f} (bicubic {last.bicubic_ssim:.4f})"
         )
     typer.echo(str(result.weights))
+
+
+def _pair(text: str, flag: str) -> tuple[float, float]:
+    """'0.35,1' -> (0.35, 1.0); anything else is one error line naming the flag."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(f"{flag} must be LOW,HIGH (two numbers), got {text!r}") from None
+    return low, high

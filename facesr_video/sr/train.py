@@ -10,10 +10,14 @@ sample sheet PNG and exports RUN/model.safetensors with the recipe in its metada
 
 from __future__ import annotations
 
+import copy
+import fnmatch
 import json
 import math
 import os
+import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +35,11 @@ from facesr_video.errors import FacesrError, InputError, ModelError, OutputError
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
-from facesr_video.sr.dataset import PatchDataset, SRBatch, StepBatchSampler
+from facesr_video.sr.dataset import Augment, PatchDataset, SRBatch, StepBatchSampler
 from facesr_video.sr.degrade import DEGRADATIONS
+from facesr_video.sr.mirror import CoefficientMirror, coefficient_mirror
 from facesr_video.sr.network import SAMNet, count_parameters, create_model
-from facesr_video.sr.store import StoreReader, holdout_sources
+from facesr_video.sr.store import LayoutInfo, StoreReader, holdout_sources
 from facesr_video.sr.weights import save_model
 
 CHECKPOINT = "checkpoint.pt"
@@ -68,7 +73,12 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 64
     degrade_on_the_fly: bool = True
-    degradation: str = "mixed"  # a name in sr.degrade.DEGRADATIONS
+    degradation: str = "video"  # a name in sr.degrade.DEGRADATIONS
+    scale_augment: tuple[float, float] = (0.35, 1.0)  # shrink range (1, 1 = off), see Augment
+    flip: bool = True  # mirrored priors and coefficients (sr/mirror.py)
+    face_model: str | None = None  # for mirroring identity weights; default: the installed one
+    init: str | None = None  # weights (.safetensors) to start from, same config
+    ema_decay: float = 0.999  # 0 = no EMA; the EMA is what is validated and exported
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
@@ -88,6 +98,13 @@ class TrainConfig:
             )
         if self.patch <= 0 or self.patch % 8:
             raise InputError(f"--patch must be a positive multiple of 8, got {self.patch}")
+        low, high = self.scale_augment
+        if not 0.05 <= low <= high <= 1.0:
+            raise InputError(
+                f"--scale-augment must be LOW,HIGH with 0.05 <= LOW <= HIGH <= 1, got {low},{high}"
+            )
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(f"--ema must be in [0, 1), got {self.ema_decay}")
 
 
 @dataclass(frozen=True)
@@ -236,7 +253,7 @@ def _train(
 ) -> TrainResult:
     reader = StoreReader(store)
     _check_store(reader, scale, config)
-    holdout = list(config.holdout) or holdout_sources(
+    holdout = match_sources(reader.sources(), config.holdout) or holdout_sources(
         reader.sources(), config.val_fraction, config.seed
     )
     train_idx, val_idx = reader.split(holdout)
@@ -249,6 +266,9 @@ def _train(
     base = create_model(config.model, scale=scale).config
     model_cfg = base.with_priors(config.priors, len(channels), layout.coeff_dim)
     model = SAMNet(model_cfg).to(device)
+    if config.init and not config.resume:
+        _load_init(model, Path(config.init), model_cfg)
+    ema = ExponentialAverage(model, config.ema_decay)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
     )
@@ -270,6 +290,7 @@ def _train(
                 hint="resume on the store it was trained on",
             )
         model.load_state_dict(state["model"])
+        ema.load_state_dict(state.get("ema", state["model"]), int(state.get("ema_updates", 0)))
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start = int(state["step"])
@@ -287,6 +308,7 @@ def _train(
         net = DistributedDataParallel(
             model, device_ids=[ctx.local_rank] if device.startswith("cuda") else None
         )
+    mirror = _coefficient_mirror(config, layout) if model_cfg.uses_coeffs and config.flip else None
     dataset = PatchDataset(
         reader,
         train_idx,
@@ -295,6 +317,9 @@ def _train(
         config.degrade_on_the_fly,
         DEGRADATIONS[config.degradation],
         channels=channels,
+        augment=Augment(flip=config.flip, scale=config.scale_augment),
+        mirror=mirror,
+        coeffs_used=model_cfg.uses_coeffs,
     )
     loader = DataLoader(
         dataset,
@@ -316,6 +341,8 @@ def _train(
     def checkpoint_state(step: int) -> dict[str, Any]:
         return {
             "model": model.state_dict(),
+            "ema": ema.state_dict(),
+            "ema_updates": ema.updates,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "step": step,
@@ -357,6 +384,7 @@ def _train(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
+            ema.update(model)
             step += 1
             last_loss = float(seen)
             progress.update(task, advance=1, description=f"train x{scale} loss {last_loss:.4f}")
@@ -364,7 +392,7 @@ def _train(
                 _save_checkpoint(ckpt_path, checkpoint_state(step))
             if ctx.main and val_idx and (step % config.eval_every == 0 or step == config.steps):
                 evals.append(
-                    evaluate(model, reader, val_idx, config, device, step, out_dir, channels)
+                    evaluate(ema.model, reader, val_idx, config, device, step, out_dir, channels)
                 )
             ctx.barrier()
 
@@ -376,6 +404,7 @@ def _train(
             "store": str(store),
             "store_samples": len(reader),
             "train_samples": len(train_idx),
+            "flips": dataset.can_flip,
             "holdout_sources": holdout,
             "steps": step,
             "world_size": ctx.world_size,
@@ -386,12 +415,97 @@ def _train(
             "validation": [asdict(e) for e in evals],
         }
         names = tuple(layout.channels[i] for i in channels)
-        save_model(model, weights, layout.version, names, recipe)
+        save_model(ema.model, weights, layout.version, names, recipe)
         (out_dir / "validation.json").write_text(
             json.dumps([asdict(e) for e in evals], indent=1, default=str)
         )
     ctx.barrier()
     return TrainResult(weights, ckpt_path, step, last_loss, seconds, tuple(evals))
+
+
+class ExponentialAverage:
+    """EMA of a model's weights, the copy that is validated and shipped (smoother than the last
+    step's). The decay ramps up as (1 + t) / (10 + t) so early averages do not lag far behind."""
+
+    def __init__(self, model: SAMNet, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.model = copy.deepcopy(model).eval()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for average, current in zip(
+            self.model.state_dict().values(), model.state_dict().values(), strict=True
+        ):
+            if average.is_floating_point():
+                average.lerp_(current.detach(), 1.0 - decay)
+            else:
+                average.copy_(current)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.model.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any], updates: int) -> None:
+        self.model.load_state_dict(state)
+        self.updates = updates
+
+
+def _load_init(model: SAMNet, path: Path, config: SAMConfig) -> None:
+    """Start from weights of the same configuration (`train --init`)."""
+    from facesr_video.sr.weights import load_model
+
+    if not path.is_file():
+        raise InputError(f"--init weights not found: {path}", hint="check the path")
+    start, info = load_model(path)
+    if info.config != config:
+        raise ModelError(
+            f"--init weights {path.name} are {info.config.to_json()}, this run builds "
+            f"{config.to_json()}",
+            hint="use the same --model/--priors/--scale as the weights, or drop --init",
+        )
+    model.load_state_dict(start.state_dict())
+
+
+def _coefficient_mirror(config: TrainConfig, layout: LayoutInfo) -> CoefficientMirror | None:
+    """The flip's coefficient map, or None (and no flips) when the face model the identity
+    weights came from cannot be found or does not match the store: a flipped sample with
+    unmirrored coefficients would contradict its image."""
+    from facesr_video.morph.formats import load_face_model
+    from facesr_video.morph.install import resolve_face_model_path
+    from facesr_video.render.layout import coefficient_names
+
+    try:
+        path = resolve_face_model_path(Path(config.face_model) if config.face_model else None)
+        face_model = load_face_model(path)
+    except ModelError as error:
+        if config.face_model:
+            raise
+        _say(config, f"flips off: coefficients cannot be mirrored without the face model ({error})")
+        return None
+    names = coefficient_names(face_model)
+    if len(names) != layout.coeff_dim:
+        if config.face_model:
+            raise InputError(
+                f"the face model has {len(names)} coefficients, the store {layout.coeff_dim}",
+                hint="pass --face-model with the model the store was extracted with",
+            )
+        _say(config, "flips off: the installed face model does not match the store's coefficients")
+        return None
+    return coefficient_mirror(names, face_model)
+
+
+def _say(config: TrainConfig, line: str) -> None:
+    if not config.quiet:
+        print(line, file=sys.stderr)
+
+
+def match_sources(sources: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """Sources matching any pattern (exact ids or fnmatch globs such as 'frl_*/london_0?0_*')."""
+    return sorted(s for s in sources if any(fnmatch.fnmatchcase(s, p) for p in patterns))
 
 
 def load_step(path: Path) -> int:

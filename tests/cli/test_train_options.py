@@ -13,7 +13,8 @@ from facesr_video.sr.store import LayoutInfo
 from facesr_video.sr.train import TrainConfig
 from tests.sr.conftest import LAYOUT, make_store
 
-OPTION_FIELDS = {"workers": "num_workers"}  # CLI parameter -> TrainConfig field, where they differ
+OPTION_FIELDS = {"workers": "num_workers", "ema": "ema_decay"}  # CLI name -> TrainConfig field
+PARSED = {"scale_augment": lambda text: tuple(float(v) for v in text.split(","))}
 
 
 def test_cli_defaults_are_train_config_defaults() -> None:
@@ -25,6 +26,7 @@ def test_cli_defaults_are_train_config_defaults() -> None:
         if name not in config or param.required:
             continue
         default = tuple(param.default) if name == "holdout" else param.default
+        default = PARSED[name](default) if name in PARSED else default
         assert default == config[name], (
             f"--{param.name}: CLI {default!r}, TrainConfig {config[name]!r}"
         )
