@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app
+from facesr_video.cli.options import float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.pipeline.enhance import EnhanceOptions, enhance
 from facesr_video.pipeline.face_stage import FaceOptions
@@ -23,22 +24,40 @@ def enhance_command(
     codec: str = typer.Option(
         "libx264", help="Video encoder: libx264, libx265, libsvtav1 or h264_nvenc."
     ),
-    crf: int | None = typer.Option(None, help="Quality (lower is better); codec default if unset."),
-    preset: str | None = typer.Option(None, help="Encoder speed preset, e.g. medium, veryfast."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    crf: int | None = typer.Option(
+        None,
+        min=0,
+        max=63,
+        show_default="per codec; libx264: 18",
+        help="Quality, lower is better: 0-51 (libsvtav1: 0-63).",
+    ),
+    preset: str | None = typer.Option(
+        None,
+        show_default="per codec; libx264: medium",
+        help="Encoder speed preset: ultrafast..placebo (libsvtav1: -1..13, h264_nvenc: p1..p7).",
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace OUT, --report and --debug-overlay if they exist."
+    ),
     faces: str = typer.Option("all", help="Faces to enhance: all, largest, or none (plain)."),
-    min_face: float = typer.Option(20.0, help="Smallest face to enhance, low-res pixels wide."),
-    weights: Path | None = typer.Option(None, help="Network weights (.safetensors)."),
+    min_face: float = float_option(
+        20.0, "--min-face", min=1.0, help="Smallest face to enhance, low-res pixels wide."
+    ),
+    weights: Path | None = typer.Option(
+        None, show_default="shipped for --scale", help="Network weights (.safetensors)."
+    ),
     face_model: Path | None = typer.Option(
         None, help="3D face model (.npz); default: installed, or $FACESR_FACE_MODEL."
     ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     half: bool = typer.Option(True, help="float16 network on CUDA."),
-    batch_size: int = typer.Option(8, help="Faces per network call."),
-    strength: float = typer.Option(
-        1.0, min=0.0, max=1.0, help="Blend of SR face (1) and plain upscale (0)."
+    batch_size: int = typer.Option(8, min=1, help="Faces per network call."),
+    strength: float = float_option(
+        1.0, "--strength", min=0.0, max=1.0, help="Blend of SR face (1) and plain upscale (0)."
     ),
-    smooth_lag: int = typer.Option(5, min=0, help="Frames of smoother delay (and buffering)."),
+    smooth_lag: int = typer.Option(
+        5, min=0, max=120, help="Frames of smoother delay (and buffering)."
+    ),
     no_smoothing: bool = typer.Option(False, "--no-smoothing", help="Raw per-frame fits."),
     detector: str = typer.Option("hog", help="Face detector: hog or cnn (slower, better)."),
     detect_every: int = typer.Option(
@@ -49,7 +68,10 @@ def enhance_command(
     ),
     report: Path | None = typer.Option(None, help="Write per-track and per-stage figures (JSON)."),
     threads: int = typer.Option(
-        0, min=0, help="CPU threads for torch (0: its default; 1 is faster on a busy machine)."
+        0,
+        min=0,
+        max=1024,
+        help="CPU threads for torch (0: its default; 1 is faster on a busy machine).",
     ),
 ) -> None:
     """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept."""

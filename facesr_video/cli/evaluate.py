@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app
+from facesr_video.cli.options import float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.eval.evaluate import EvaluateOptions, evaluate
 
@@ -29,11 +30,16 @@ def evaluate_command(
         None, help="3D face model (.npz); default: installed, or $FACESR_FACE_MODEL."
     ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    min_face: float = typer.Option(
-        20.0, min=1.0, help="Smallest face enhanced and scored, low-resolution pixels wide."
+    min_face: float = float_option(
+        20.0,
+        "--min-face",
+        min=1.0,
+        help="Smallest face enhanced and scored, low-resolution pixels wide.",
     ),
-    smooth_lag: int = typer.Option(5, min=0, help="Frames of smoother delay."),
-    max_frames: int | None = typer.Option(None, min=1, help="Evaluate at most N frames per clip."),
+    smooth_lag: int = typer.Option(5, min=0, max=120, help="Frames of smoother delay."),
+    max_frames: int | None = typer.Option(
+        None, min=1, show_default="all", help="Evaluate at most N frames per clip."
+    ),
     samples: int = typer.Option(3, min=0, help="Frames per clip shown as picture strips."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a report in --out."),
 ) -> None:

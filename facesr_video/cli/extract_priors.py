@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app
+from facesr_video.cli.options import float_option
 from facesr_video.cli.state import cli_state
 
 
@@ -20,9 +21,13 @@ def extract_priors_command(
     face_model: Path | None = typer.Option(
         None, "--face-model", help="Face model .npz (default: the installed one)."
     ),
-    every: int = typer.Option(1, "--every", help="Take every N-th video frame."),
+    every: int = typer.Option(1, "--every", min=1, help="Take every N-th video frame."),
     max_frames: int | None = typer.Option(
-        None, "--max-frames", help="At most N frames per video (after --every)."
+        None,
+        "--max-frames",
+        min=1,
+        show_default="all",
+        help="At most N frames per video (after --every).",
     ),
     degradation: str = typer.Option(
         "realistic",
@@ -30,21 +35,25 @@ def extract_priors_command(
         help="How the LR input the fit sees is made: realistic (blur, noise, JPEG; for "
         "training) or bicubic (clean, as evaluate).",
     ),
-    min_face: float = typer.Option(
-        20.0, "--min-face", help="Skip faces narrower than this in the LR frame (px)."
+    min_face: float = float_option(
+        20.0, "--min-face", min=1.0, help="Skip faces narrower than this in the LR frame (px)."
     ),
     detect_every: int = typer.Option(
-        1, "--detect-every", help="Run the detector every N-th frame; track in between."
+        1, "--detect-every", min=1, help="Run the detector every N-th frame; track in between."
     ),
-    min_confidence: float = typer.Option(
-        0.3, "--min-confidence", help="Skip faces whose smoothed fit is trusted less (0-1)."
+    min_confidence: float = float_option(
+        0.3,
+        "--min-confidence",
+        min=0.0,
+        max=1.0,
+        help="Skip faces whose smoothed fit is trusted less.",
     ),
     overlay: bool = typer.Option(
         False, "--overlay", help="Also write an overlay video (mesh + landmarks) per video."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the realistic degradation."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the realistic degradation."),
     device: str = typer.Option("auto", "--device", help="Render on auto, cpu or cuda."),
-    shard_size: int = typer.Option(256, "--shard-size", help="Samples per store shard."),
+    shard_size: int = typer.Option(256, "--shard-size", min=1, help="Samples per store shard."),
 ) -> None:
     """Fit the 3D face model to every face and store aligned crops, coefficients and priors."""
     from facesr_video.pipeline.extract import ExtractOptions, extract_priors

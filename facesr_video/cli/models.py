@@ -99,7 +99,7 @@ def install(
         help="Install offline from an ICT-FaceKit FaceXModel folder, a face model .npz or a "
         "BFM_model_front.mat, instead of downloading.",
     ),
-    retries: int = typer.Option(3, help="Download attempts per file after the first."),
+    retries: int = typer.Option(3, min=0, help="Download attempts per file after the first."),
     verify: bool = typer.Option(
         True, help="Check an ICT-FaceKit folder given to --from against the pinned commit."
     ),

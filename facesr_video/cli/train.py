@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app
+from facesr_video.cli.options import float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.errors import InputError
 from facesr_video.render.layout import LAYOUT_VERSION
@@ -31,15 +32,15 @@ def train_command(
     model: str = typer.Option(
         DEFAULTS.model, "--model", help="Network variant (sam-light, sam-base)."
     ),
-    steps: int = typer.Option(DEFAULTS.steps, "--steps", help="Total optimiser steps."),
+    steps: int = typer.Option(DEFAULTS.steps, "--steps", min=1, help="Total optimiser steps."),
     batch_size: int = typer.Option(
-        DEFAULTS.batch_size, "--batch-size", help="Patches per step (per process)."
+        DEFAULTS.batch_size, "--batch-size", min=1, help="Patches per step (per process)."
     ),
     patch: int = typer.Option(
-        DEFAULTS.patch, "--patch", help="LR patch size in pixels (multiple of 8)."
+        DEFAULTS.patch, "--patch", min=8, help="LR patch size in pixels (multiple of 8)."
     ),
-    lr: float = typer.Option(
-        DEFAULTS.lr, "--lr", help="Peak learning rate (AdamW, cosine schedule)."
+    lr: float = float_option(
+        DEFAULTS.lr, "--lr", min=0.0, max=1.0, help="Peak learning rate (AdamW, cosine schedule)."
     ),
     resume: bool = typer.Option(
         DEFAULTS.resume, "--resume", help="Continue from RUN/checkpoint.pt."
@@ -47,23 +48,29 @@ def train_command(
     priors: str = typer.Option(DEFAULTS.priors, "--priors", help="none | render | all."),
     device: str = typer.Option(DEFAULTS.device, "--device", help="auto, cpu, cuda or cuda:N."),
     eval_every: int = typer.Option(
-        DEFAULTS.eval_every, "--eval-every", help="Validate every N steps."
+        DEFAULTS.eval_every, "--eval-every", min=1, help="Validate every N steps."
     ),
     checkpoint_every: int = typer.Option(
-        DEFAULTS.checkpoint_every, "--checkpoint-every", help="Checkpoint every N."
+        DEFAULTS.checkpoint_every, "--checkpoint-every", min=1, help="Checkpoint every N."
     ),
     holdout: list[str] = typer.Option(
         [], "--holdout", help="Source id or glob held out for validation (repeatable)."
     ),
     workers: int = typer.Option(
-        DEFAULTS.num_workers, "--workers", help="DataLoader worker processes."
+        DEFAULTS.num_workers, "--workers", min=0, help="DataLoader worker processes."
     ),
-    seed: int = typer.Option(DEFAULTS.seed, "--seed"),
+    seed: int = typer.Option(
+        DEFAULTS.seed, "--seed", min=0, help="Seed of patches, degradations and init."
+    ),
     init: Path | None = typer.Option(
         None, "--init", help="Start from these weights (same model, priors and scale)."
     ),
-    ema: float = typer.Option(
-        DEFAULTS.ema_decay, "--ema", help="EMA decay of the exported weights (0: none)."
+    ema: float = float_option(
+        DEFAULTS.ema_decay,
+        "--ema",
+        min=0.0,
+        max=1.0,
+        help="EMA decay of the exported weights (0: none).",
     ),
     flip: bool = typer.Option(
         DEFAULTS.flip, "--flip/--no-flip", help="Mirror samples with mirrored priors."

@@ -77,7 +77,10 @@ def load_face_model(path: str | os.PathLike[str]) -> FaceModel:
         with np.load(path, allow_pickle=False) as npz:
             data = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ModelError(f"face model {path} is not a readable .npz ({error})", _HINT) from error
+        # numpy's own words (pickles, allow_pickle) would mislead: the file is simply not ours
+        raise ModelError(f"not a face model file: {path} (not a readable .npz)", _HINT) from error
+    if not any(key in data for key in REQUIRED_KEYS):
+        raise ModelError(f"not a face model file: {path} (an .npz without its keys)", _HINT)
     for key in REQUIRED_KEYS:
         if key not in data:
             raise _bad(path, key, "is missing")

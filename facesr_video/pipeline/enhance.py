@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facesr_video.device import resolve_device
-from facesr_video.errors import InputError
+from facesr_video.errors import InputError, OutputError
+from facesr_video.files import NamedPath, check_output_files, follow_umask, write_text_whole
 from facesr_video.pipeline.background import METHODS, SCALES, upscale_frames
 from facesr_video.pipeline.face_stage import FaceOptions, FaceStage
 from facesr_video.pipeline.setup import (
@@ -26,10 +27,23 @@ from facesr_video.pipeline.setup import (
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, check_codec
-from facesr_video.video.output import check_output
+from facesr_video.video.output import muxer_for
 from facesr_video.video.probe import probe
 
 FrameStage = Callable[[Iterator[Frame]], Iterator[Frame]]
+
+# --crf range and --preset names per encoder (FFmpeg's libx264/libx265/libsvtav1/nvenc options).
+CRF_RANGES = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (0, 63), "h264_nvenc": (0, 51)}
+_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+_X26X_PRESETS += ("slower", "veryslow", "placebo")
+_NVENC_PRESETS = tuple(f"p{n}" for n in range(1, 8)) + ("default", "slow", "medium", "fast")
+_NVENC_PRESETS += ("hp", "hq", "bd", "ll", "llhq", "llhp", "lossless", "losslesshp")
+PRESETS = {
+    "libx264": _X26X_PRESETS,
+    "libx265": _X26X_PRESETS,
+    "libsvtav1": tuple(str(n) for n in range(-1, 14)),
+    "h264_nvenc": _NVENC_PRESETS,
+}
 
 
 @dataclass(frozen=True)
@@ -86,8 +100,54 @@ def check_options(options: EnhanceOptions) -> None:
         raise InputError(
             f"unknown --background {options.background!r}", f"use one of {', '.join(METHODS)}"
         )
-    muxer = check_output(Path(options.input), Path(options.output), options.overwrite)
-    check_codec(options.codec, muxer)
+    check_codec(options.codec, muxer_for(Path(options.output)))
+    overlay = debug_overlay_path(options)
+    if overlay is not None:
+        check_codec(options.codec, muxer_for(overlay))
+    check_encoder_options(options.codec, options.crf, options.preset)
+    check_output_files(output_files(options), input_files(options), options.overwrite)
+
+
+def check_encoder_options(codec: str, crf: int | None, preset: str | None) -> None:
+    """--crf and --preset for this --codec, refused here rather than by the encoder later."""
+    low, high = CRF_RANGES[codec]
+    if crf is not None and not low <= crf <= high:
+        raise OutputError(
+            f"--crf {crf} is outside {codec}'s range {low}-{high}", "lower is better quality"
+        )
+    if preset is not None and preset not in PRESETS[codec]:
+        choices = ", ".join(PRESETS[codec])
+        raise OutputError(f"--preset {preset!r} is not a {codec} preset", f"use one of {choices}")
+
+
+def debug_overlay_path(options: EnhanceOptions) -> Path | None:
+    """--debug-overlay when it will be written (it needs the face path)."""
+    face = options.faces
+    if face is None or face.debug_overlay is None or options.scale not in FACE_SCALES:
+        return None
+    return Path(face.debug_overlay)
+
+
+def output_files(options: EnhanceOptions) -> list[NamedPath]:
+    """Every file this run will write, named as in its messages."""
+    files = [NamedPath("output", Path(options.output))]
+    overlay = debug_overlay_path(options)
+    if overlay is not None:
+        files.append(NamedPath("--debug-overlay", overlay))
+    if options.report is not None:
+        files.append(NamedPath("--report", Path(options.report)))
+    return files
+
+
+def input_files(options: EnhanceOptions) -> list[NamedPath]:
+    """Every file this run reads, which no output may replace."""
+    files = [NamedPath("input", Path(options.input))]
+    face = options.faces
+    if face is not None and face.weights is not None:
+        files.append(NamedPath("--weights", Path(face.weights)))
+    if face is not None and face.face_model is not None:
+        files.append(NamedPath("--face-model", Path(face.face_model)))
+    return files
 
 
 def build_face_stage(options: EnhanceOptions) -> FaceStage | None:
@@ -150,6 +210,9 @@ def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> Enhance
             last = frame
             progress.advance(task)
         progress.update(task, total=writer.frames_written)
+    for written in (options.output, overlay_path):
+        if written is not None:
+            follow_umask(Path(written))
     seconds = time.perf_counter() - started
     duration = 0.0
     if first is not None and last is not None:
@@ -198,4 +261,4 @@ def write_report(path: Path, summary: EnhanceSummary, face_stage: FaceStage | No
             "unreliable_fits": stats.unreliable_fits,
             "mean_fit_residual": stats.mean_residual,
         }
-    Path(path).write_text(json.dumps(data, indent=2))
+    write_text_whole(Path(path), json.dumps(data, indent=2))

@@ -52,6 +52,11 @@ def resolve_network(
             "use --scale 4 or 8, or --faces none for a plain upscale",
         )
     path = Path(weights) if weights is not None else shipped_weights(scale)
+    if path.is_dir():
+        raise ModelError(
+            f"--weights is a folder: {path}",
+            "give the .safetensors file in it, e.g. RUN/model.safetensors from `train`",
+        )
     if not path.is_file():
         hint = (
             "check the --weights path"
