@@ -7,6 +7,9 @@ the CLI turns them into one line on stderr and a non-zero exit code (traceback o
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class FacesrError(Exception):
     """A problem the user can fix. `hint` says how."""
@@ -36,3 +39,14 @@ class ModelError(FacesrError):
 
 class DeviceError(FacesrError):
     """A compute device was asked for but is not available."""
+
+
+def disk_full(error: OSError) -> OutputError | None:
+    """A full disk or quota, from any writer (PyAV's encoder, numpy, json), as one OutputError
+    naming the folder; None for any other OSError, which stays a bug with its traceback."""
+    if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    where = f": {Path(error.filename).parent}" if error.filename else ""
+    return OutputError(
+        f"no space left on the output's disk{where}", "free some space, or write elsewhere"
+    )

@@ -15,7 +15,7 @@ import typer
 from facesr_video import __version__
 from facesr_video.cli.signals import Received, signals_as_interrupts
 from facesr_video.cli.state import cli_state
-from facesr_video.errors import FacesrError
+from facesr_video.errors import FacesrError, disk_full
 
 app = typer.Typer(
     name="facesr-video",
@@ -69,12 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             code = app(args=argv, standalone_mode=False)
         except FacesrError as error:
-            if cli_state.verbose:
-                import traceback
-
-                traceback.print_exc()
-            print(f"error: {error.one_line()}", file=sys.stderr)
-            return error.exit_code
+            return _one_line(error)
+        except OSError as error:
+            full = disk_full(error)
+            if full is None:
+                raise
+            return _one_line(full)
         except KeyboardInterrupt:  # typer turns most into exit code 130; this is the rest
             return _interrupted(received)
         except SystemExit as exit_:
@@ -87,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     if code == 130:  # typer's exit code for a KeyboardInterrupt
         return _interrupted(received)
     return code if isinstance(code, int) else 0
+
+
+def _one_line(error: FacesrError) -> int:
+    """Print a known error as one line (the traceback too under --verbose); its exit code."""
+    if cli_state.verbose:
+        import traceback
+
+        traceback.print_exc()
+    print(f"error: {error.one_line()}", file=sys.stderr)
+    return error.exit_code
 
 
 def _interrupted(received: Received) -> int:

@@ -13,7 +13,7 @@ import pytest
 
 from facesr_video.cli import main
 from facesr_video.cli.signals import signals_as_interrupts
-from tests.conftest import ICT_NPZ, REPO
+from tests.conftest import DATA, ICT_NPZ, REPO, require
 from tests.video.clips import write_clip
 
 SAMPLE = REPO / "samples" / "crema_d_1001_HAP_120x90.mp4"
@@ -111,8 +111,9 @@ def test_enhance_signalled_mid_run_leaves_nothing(
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_extract_priors_signalled_mid_run(tmp_path: Path, signum: int, code: int) -> None:
     _need_face_model()
+    clip = require(DATA / "videos" / "grid" / "bbaf2n.mpg")  # 75 frames, faces found at x4
     store = tmp_path / "store"
-    args = ["extract-priors", str(SAMPLE), "--out", str(store), "-s", "4"]
+    args = ["extract-priors", str(clip), "--out", str(store), "-s", "4"]
     args += ["--face-model", str(ICT_NPZ), "--degradation", "bicubic"]
     returncode, lines, _ = _run_and_signal(args, tmp_path, "store", signum)
     assert returncode == code, lines
