@@ -70,6 +70,7 @@ class EvaluateOptions:
     samples: int = 3  # frames shown per clip
     overwrite: bool = False
     quiet: bool = False
+    paste: str = "crop"  # FaceOptions.paste
 
     def command_line(self) -> str:
         """The equivalent command, written into the report so a reader can reproduce it."""
@@ -91,6 +92,8 @@ class EvaluateOptions:
             words += ["--min-face", f"{self.min_face:g}"]
         if self.smooth_lag != 5:
             words += ["--smooth-lag", str(self.smooth_lag)]
+        if self.paste != "crop":
+            words += ["--paste", self.paste]
         return shlex.join(words)
 
 
@@ -172,6 +175,7 @@ def build_methods(
         device=options.device,
         min_face=options.min_face,
         smooth_lag=options.smooth_lag,
+        paste=options.paste,
     )
     scale = options.scale
 

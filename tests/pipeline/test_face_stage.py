@@ -190,3 +190,40 @@ def test_scale_two_falls_back_to_plain_with_a_note(tmp_path, capsys):
     assert main(["enhance", str(SAMPLE), str(out), "--scale", "2"]) == 0
     assert "x4 and x8" in capsys.readouterr().err
     assert read_frames(out)[0].shape == (180, 240, 3)
+
+
+class CheckerNet(BicubicNet):
+    """Bicubic plus a fine checkerboard: high frequencies that survive the colour match, so the
+    pixels a paste mode touches are visible."""
+
+    def forward(self, lr, priors=None, coeffs=None):
+        out = super().forward(lr)
+        checker = (torch.arange(out.shape[-1]) % 2).float()
+        return out + 0.1 * (checker[None, :] - checker[:, None]).abs()
+
+
+@pytest.mark.slow
+def test_crop_paste_covers_the_whole_crop_mesh_paste_only_the_face(tmp_path, face_model_env):
+    from facesr_video.pipeline.background import upscale_frame
+    from facesr_video.pipeline.setup import resolve_face_model
+    from facesr_video.video.decode import VideoDecoder
+
+    weights = make_weights(tmp_path / "w4.safetensors")
+    net, info = resolve_network(weights, 4, torch.device("cpu"))
+    frames = list(VideoDecoder(SAMPLE))[:8]
+    changed = {}
+    for mode in ("crop", "mesh"):
+        stage = FaceStage(
+            resolve_face_model(None),
+            CheckerNet(net.config),
+            info,
+            4,
+            FaceOptions(smooth_lag=2, paste=mode),
+            torch.device("cpu"),
+        )
+        last = list(stage(iter(frames)))[-1]
+        plain = upscale_frame(frames[-1].rgb, 4).astype(int)
+        changed[mode] = np.abs(last.rgb.astype(int) - plain).max(axis=2) > 4
+    assert changed["mesh"].sum() > 500
+    assert changed["crop"].sum() > 1.3 * changed["mesh"].sum()
+    assert (changed["mesh"] & ~changed["crop"]).sum() < 0.02 * changed["mesh"].sum()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from facesr_video.sr.dataset import PatchDataset, StepBatchSampler
+from facesr_video.sr.dataset import Augment, PatchDataset, StepBatchSampler
 from facesr_video.sr.store import StoreReader
 from tests.sr.conftest import make_store
 
@@ -50,3 +50,55 @@ def test_step_sampler_resumes_and_splits_ranks() -> None:
     r0 = list(StepBatchSampler(50, 2, 0, 6, seed=1, rank=0, world_size=2))
     r1 = list(StepBatchSampler(50, 2, 0, 6, seed=1, rank=1, world_size=2))
     assert [a + b for a, b in zip(r0, r1, strict=True)] == full
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def test_scale_augmentation_shrinks_image_and_maps_together(tmp_path: Path) -> None:
+    """The synthetic store's first prior channel is the HR image's brightness, so a shrunk patch
+    keeps them aligned only if both are resized from the same region."""
+    reader = StoreReader(make_store(tmp_path / "s", lr_sizes=(48,)))
+    data = PatchDataset(
+        reader,
+        range(len(reader)),
+        8,
+        train=True,
+        augment=Augment(flip=False, scale=(0.4, 0.6), min_face=4.0),
+        coeffs_used=False,
+    )
+    plain = PatchDataset(reader, range(len(reader)), 8, train=True, coeffs_used=False)
+    for seed in range(6):
+        item = data[(seed % len(reader), seed)]
+        assert item.hr.shape == (3, 32, 32) and item.priors.shape[1:] == (32, 32)
+        brightness = item.hr.mean(dim=0).numpy()
+        assert _correlation(brightness, item.priors[0].numpy()) > 0.95
+    # shrinking shows more of the face in the same patch: coarser detail, more blobs per patch
+    same = data[(0, 1)]
+    other = plain[(0, 1)]
+    assert not torch.equal(same.hr, other.hr)
+
+
+def test_flip_mirrors_maps_and_coefficients(tmp_path: Path) -> None:
+    from facesr_video.sr.mirror import CoefficientMirror
+
+    reader = StoreReader(make_store(tmp_path / "s"))
+    negate = CoefficientMirror(-np.eye(reader.layout.coeff_dim, dtype=np.float32))
+    data = PatchDataset(reader, range(len(reader)), 8, train=True, mirror=negate)
+    flipped = 0
+    for seed in range(12):
+        item = data[(0, seed)]
+        stored = torch.from_numpy(np.asarray(reader[data.indices[0]].coeffs, np.float32))
+        if torch.allclose(item.coeffs, -stored):
+            flipped += 1
+            assert _correlation(item.hr.mean(dim=0).numpy(), item.priors[0].numpy()) > 0.95
+        else:
+            assert torch.allclose(item.coeffs, stored)
+    assert 2 <= flipped <= 10
+
+
+def test_no_flip_when_coefficients_cannot_be_mirrored(tmp_path: Path) -> None:
+    reader = StoreReader(make_store(tmp_path / "s"))
+    assert not PatchDataset(reader, range(len(reader)), 8, coeffs_used=True).can_flip
+    assert PatchDataset(reader, range(len(reader)), 8, coeffs_used=False).can_flip

@@ -190,3 +190,32 @@ def test_ablation_modes_train_and_record_their_channels(tmp_path: Path, mode: st
     model, info = load_model(result.weights)
     assert model.config.prior_mode == mode
     assert info.layout_channels == (() if mode == "none" else LAYOUT.channels)
+
+
+def test_init_starts_from_given_weights_and_refuses_another_config(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s")
+    first = train(store, 4, tmp_path / "a", replace(TINY, steps=3))
+    start, _ = load_model(first.weights)
+    # zero learning rate: the exported EMA of an --init run is the init weights themselves
+    frozen = replace(TINY, steps=2, lr=0.0, init=str(first.weights))
+    again, _ = load_model(train(store, 4, tmp_path / "b", frozen).weights)
+    for (name, a), b in zip(start.state_dict().items(), again.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+    with pytest.raises(ModelError, match="--init weights"):
+        train(store, 4, tmp_path / "c", replace(frozen, priors="none"))
+    with pytest.raises(InputError, match="not found"):
+        train(store, 4, tmp_path / "d", replace(frozen, init=str(tmp_path / "missing")))
+
+
+def test_exported_weights_are_the_ema_not_the_last_step(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s")
+    run = train(store, 4, tmp_path / "run", replace(TINY, steps=12, ema_decay=0.9))
+    exported, _ = load_model(run.weights)
+    state = load_checkpoint(run.checkpoint)
+    assert state["ema_updates"] == 12
+    last = state["model"]
+    ema = state["ema"]
+    differs = [k for k in last if last[k].is_floating_point() and not torch.equal(last[k], ema[k])]
+    assert differs, "the EMA equals the raw weights: it is not averaging"
+    for name, value in exported.state_dict().items():
+        assert torch.equal(value, ema[name]), name
