@@ -25,6 +25,7 @@ from facesr_video.pipeline.setup import (
     resolve_network,
 )
 from facesr_video.progress import make_progress, stderr_console
+from facesr_video.video.audio import AudioRepairs
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, check_codec
 from facesr_video.video.output import muxer_for
@@ -73,6 +74,8 @@ class EnhanceSummary:
     faces_enhanced: int = 0  # face crops super-resolved (summed over frames)
     tracks: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    damaged_video_packets: int = 0  # skipped by the decoder (frames_lost counts them if it can)
+    audio_repairs: AudioRepairs = field(default_factory=AudioRepairs)
 
     @property
     def fps(self) -> float:
@@ -87,6 +90,13 @@ class EnhanceSummary:
         )
         if self.frames_lost:
             line += f"; WARNING {self.frames_lost} frames lost (truncated or corrupt input)"
+        elif self.damaged_video_packets:
+            line += (
+                f"; WARNING {self.damaged_video_packets} damaged video packets skipped "
+                "(corrupt input)"
+            )
+        if repaired := self.audio_repairs.describe():
+            line += f"; WARNING damaged audio: {repaired}"
         return line
 
 
@@ -229,6 +239,8 @@ def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> Enhance
         faces_enhanced=face_stage.faces_enhanced if face_stage is not None else 0,
         tracks=len(face_stage.tracks) if face_stage is not None else 0,
         stage_seconds=dict(face_stage.times.seconds) if face_stage is not None else {},
+        damaged_video_packets=decoder.stats.failed_packets,
+        audio_repairs=writer.audio_repairs,
     )
     if options.report is not None:
         write_report(options.report, summary, face_stage)

@@ -3,6 +3,11 @@
 Where OUT's container cannot hold a codec (MP2 in mp4, anything but Opus/Vorbis in webm) that
 stream is transcoded (AAC, or Opus for webm) and the plan says so, for one line to the user.
 Packets are handed out in time order so the writer can interleave them with the video.
+
+Damaged input: a copied packet whose timestamp goes backwards (a corrupt block header) is moved to
+where its stream left off, as FFmpeg's muxing does, instead of failing the run; a transcoded
+packet that does not decode is skipped; a demuxer that gives up ends the audio there. Each is
+counted (`AudioRepairs`) for the summary.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import av
 
-from facesr_video.video.probe import open_input
+from facesr_video.video.probe import open_input, stream_tags
 
 # Audio codecs each container holds for certain (mov/mkv: whatever FFmpeg's muxer accepts).
 _CONTAINER_AUDIO: dict[str, set[str] | None] = {
@@ -42,6 +47,52 @@ class AudioPlan:
             f"audio stream {self.input_index} ({self.codec}) transcoded to {self.target_codec}: "
             "the output container cannot hold it"
         )
+
+
+@dataclass
+class AudioRepairs:
+    """What damaged audio needed: packets re-timed, packets skipped, streams cut short."""
+
+    retimed: int = 0  # copied packets whose timestamps went backwards, moved forward
+    skipped: int = 0  # packets that did not decode (transcoded streams)
+    cut_short: bool = False  # the demuxer stopped early (truncated or corrupt file)
+
+    def describe(self) -> str:
+        """What was done, for the summary's warning ('' when nothing was)."""
+        parts = []
+        if self.retimed:
+            parts.append(f"{self.retimed} audio packets with timestamps going backwards re-timed")
+        if self.skipped:
+            parts.append(f"{self.skipped} undecodable audio packets skipped")
+        if self.cut_short:
+            parts.append("audio cut short where the file is damaged")
+        return ", ".join(parts)
+
+
+@dataclass
+class _StreamClock:
+    """Where one copied output stream left off, in its time base."""
+
+    dts: int | None = None
+    end: int | None = None  # dts + duration of the last packet
+
+    def retime(self, packet: av.Packet) -> bool:
+        """Move a packet that would go backwards to where the stream left off; True if moved.
+
+        Like FFmpeg's muxing, the packet is kept (its audio is intact, only its header is
+        damaged), placed right after the previous one: at its end, or one tick later."""
+        dts = packet.dts if packet.dts is not None else packet.pts
+        moved = False
+        if self.dts is not None and dts <= self.dts:
+            target = max(self.end or 0, self.dts + 1)
+            shift = target - dts
+            packet.dts = target
+            if packet.pts is not None:
+                packet.pts += shift
+            dts, moved = target, True
+        self.dts = dts
+        self.end = dts + (packet.duration or 0)
+        return moved
 
 
 def codec_name(stream: av.audio.stream.AudioStream) -> str:
@@ -72,6 +123,7 @@ class _Transcoder:
         self.next_pts: int | None = None
 
     def packets(self, packet: av.Packet | None) -> list[av.Packet]:
+        """Encoded packets for one input packet (None: flush); InvalidDataError if it is bad."""
         out: list[av.Packet] = []
         decoded = self.in_stream.codec_context.decode(packet)
         for frame in decoded:
@@ -103,11 +155,14 @@ class AudioPassthrough:
                 self._out[stream.index] = output.add_stream_from_template(stream)
             else:
                 self._add_transcoder(stream, plan)
+            self._out[stream.index].metadata.update(stream_tags(dict(stream.metadata)))
         self._packets: Iterator[av.Packet] | None = (
             self.container.demux(*streams) if streams else None
         )
         self._pending: av.Packet | None = None
+        self._clocks: dict[int, _StreamClock] = {}
         self.copied_packets = 0
+        self.repairs = AudioRepairs()
 
     def _add_transcoder(self, stream, plan: AudioPlan) -> None:
         cc = stream.codec_context
@@ -120,14 +175,20 @@ class AudioPassthrough:
 
     def _next(self) -> av.Packet | None:
         if self._pending is None and self._packets is not None:
-            for packet in self._packets:
-                if packet.dts is None and packet.pts is None:
-                    continue  # demuxer's end-of-stream marker
-                self._pending = packet
-                break
-            else:
+            try:
+                self._pending = self._read()
+            except av.error.FFmpegError:  # the demuxer gave up (damaged file): audio ends here
+                self.repairs.cut_short = True
                 self._packets = None
         return self._pending
+
+    def _read(self) -> av.Packet | None:
+        for packet in self._packets:
+            if packet.dts is None and packet.pts is None:
+                continue  # demuxer's end-of-stream marker
+            return packet
+        self._packets = None
+        return None
 
     def mux_until(self, seconds: float | None) -> None:
         """Mux every packet starting at or before `seconds` (None: all that remain)."""
@@ -142,12 +203,19 @@ class AudioPassthrough:
         index = packet.stream.index
         transcoder = self._transcoders.get(index)
         if transcoder is None:
+            if self._clocks.setdefault(index, _StreamClock()).retime(packet):
+                self.repairs.retimed += 1
             packet.stream = self._out[index]
             self.output.mux(packet)
             self.copied_packets += 1
-        else:
-            for out in transcoder.packets(packet):
-                self.output.mux(out)
+            return
+        try:
+            encoded = transcoder.packets(packet)
+        except av.error.InvalidDataError:
+            self.repairs.skipped += 1
+            return
+        for out in encoded:
+            self.output.mux(out)
 
     def finish(self) -> None:
         """Mux what remains and flush the transcoders."""

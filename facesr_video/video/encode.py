@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 
 from facesr_video.errors import DeviceError, OutputError
-from facesr_video.video.audio import AudioPassthrough, AudioPlan
+from facesr_video.video.audio import AudioPassthrough, AudioPlan, AudioRepairs
 from facesr_video.video.decode import Frame
 from facesr_video.video.output import muxer_for
 from facesr_video.video.probe import ColourTags, VideoInfo
@@ -27,6 +27,7 @@ CODECS = ("libx264", "libx265", "libsvtav1", "h264_nvenc")
 _DEFAULT_CRF = {"libx264": 18, "libx265": 20, "libsvtav1": 30, "h264_nvenc": 19}
 _DEFAULT_PRESET = {"libx264": "medium", "libx265": "medium", "libsvtav1": "8", "h264_nvenc": "p5"}
 _WEBM_CODECS = {"libsvtav1"}
+_DTS_TIMED_MUXERS = {"mp4", "mov"}  # track duration from decode timestamps (see _Timeline)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class VideoTarget:
     pix_fmt: str  # input's pixel format, followed where the codec allows
     rotation: int
     colour: ColourTags
+    tags: tuple[tuple[str, str], ...] = ()  # stream language, title...
 
     @classmethod
     def from_info(cls, info: VideoInfo, scale: int) -> VideoTarget:
@@ -61,6 +63,7 @@ class VideoTarget:
             pix_fmt=v.pix_fmt,
             rotation=v.rotation,
             colour=v.colour,
+            tags=v.tags,
         )
 
 
@@ -106,6 +109,39 @@ def _codec_options(settings: EncodeSettings) -> dict[str, str]:
     return options
 
 
+@dataclass
+class _Timeline:
+    """The video's presentation span (first pts to end of the last frame) and its first dts.
+
+    mp4/mov time a track by decode timestamps: its duration is the last packet's dts plus that
+    packet's duration, less the first dts. With B-frames and a variable frame rate, the last
+    packet's own frame duration falls short of the end of the last frame (4.023 s instead of
+    4.123 s), so the last packet gets whatever makes both spans equal.
+    """
+
+    first_pts: int | None = None
+    end: int | None = None  # pts + duration of the last frame
+    first_dts: int | None = None
+
+    def add_frame(self, pts: int, duration: int) -> None:
+        if self.first_pts is None:
+            self.first_pts = pts
+        self.end = max(self.end or pts, pts + duration)
+
+    def add_packet(self, packet: av.Packet) -> None:
+        if self.first_dts is None and packet.dts is not None:
+            self.first_dts = packet.dts
+
+    def last_duration(self, packet: av.Packet) -> int:
+        """Duration for the last packet (decode order) so that the track ends where the video
+        does; its own duration when the span is unknown or would not grow."""
+        if None in (self.first_pts, self.end, self.first_dts, packet.dts):
+            return packet.duration
+        span = self.end - self.first_pts
+        needed = span - (packet.dts - self.first_dts)
+        return needed if needed > 0 else packet.duration
+
+
 class VideoWriter:
     """Context manager: `write(frame)` each frame in order; OUT appears only on success."""
 
@@ -122,16 +158,20 @@ class VideoWriter:
         self.audio_from = Path(audio_from) if audio_from is not None else None
         self.frames_written = 0
         self.audio_plans: list[AudioPlan] = []
+        self.audio_repairs = AudioRepairs()  # what damaged input audio needed (see audio.py)
         self._temp: Path | None = None
+        self._muxer = ""  # FFmpeg muxer name, set on entering
         self._container: av.container.OutputContainer | None = None
         self._audio: AudioPassthrough | None = None
         self._durations: dict[int, int] = {}
         self._last_pts: int | None = None
         self._last_delta = 0
         self._muxed_until = float("-inf")
+        self._timeline = _Timeline()
+        self._held: av.Packet | None = None  # the newest packet: its duration may change
 
     def __enter__(self) -> VideoWriter:
-        muxer = muxer_for(self.output)
+        self._muxer = muxer = muxer_for(self.output)
         check_codec(self.settings.codec, muxer)
         self._temp = self._make_temp()
         try:
@@ -142,6 +182,7 @@ class VideoWriter:
             if self.audio_from is not None:
                 self._audio = AudioPassthrough(self.audio_from, self._container)
                 self.audio_plans = self._audio.plans
+                self.audio_repairs = self._audio.repairs
         except BaseException:
             self._abort()
             raise
@@ -198,6 +239,7 @@ class VideoWriter:
         cc.options = _codec_options(self.settings)
         if t.rotation:
             stream.set_display_rotation(t.rotation)
+        stream.metadata.update(dict(t.tags))
         self._pix_fmt = pix_fmt
         try:
             cc.open()
@@ -213,7 +255,9 @@ class VideoWriter:
         if self._last_pts is not None:
             self._last_delta = frame.pts - self._last_pts
         self._last_pts = frame.pts
-        self._durations[frame.pts] = frame.duration or self._last_delta
+        duration = frame.duration or self._last_delta
+        self._durations[frame.pts] = duration
+        self._timeline.add_frame(frame.pts, duration)
         colour = self.target.colour
         video_frame = av.VideoFrame.from_ndarray(frame.rgb, format="rgb24").reformat(
             format=self._pix_fmt,
@@ -230,19 +274,31 @@ class VideoWriter:
             self.write(frame)
         return self.frames_written
 
-    def _mux_video(self, packets: list[av.Packet]) -> None:
+    def _mux_video(self, packets: list[av.Packet], last: bool = False) -> None:
+        """Mux encoded packets one behind: the last one's duration is only known at the end."""
         for packet in packets:
             duration = self._durations.pop(packet.pts, 0)
             if duration:
                 packet.duration = duration
-            self._container.mux(packet)
-            if packet.dts is not None:
-                self._muxed_until = max(self._muxed_until, float(packet.dts * packet.time_base))
-        if self._audio is not None and packets:
+            self._timeline.add_packet(packet)
+            if self._held is not None:
+                self._mux_packet(self._held)
+            self._held = packet
+        if last and self._held is not None:
+            if self._muxer in _DTS_TIMED_MUXERS:
+                self._held.duration = self._timeline.last_duration(self._held)
+            self._mux_packet(self._held)
+            self._held = None
+        if self._audio is not None and (packets or last):
             self._audio.mux_until(self._muxed_until)
 
+    def _mux_packet(self, packet: av.Packet) -> None:
+        self._container.mux(packet)
+        if packet.dts is not None:
+            self._muxed_until = max(self._muxed_until, float(packet.dts * packet.time_base))
+
     def _finish(self) -> None:
-        self._mux_video(self._stream.encode(None))
+        self._mux_video(self._stream.encode(None), last=True)
         if self._audio is not None:
             self._audio.finish()
             self._audio = None

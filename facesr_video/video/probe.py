@@ -15,6 +15,9 @@ import av
 
 from facesr_video.errors import InputError
 
+# Stream tags describing the input's encoded data, stale once re-encoded or remuxed: never copied.
+_STALE_TAGS = {"encoder", "vendor_id", "duration", "bps", "number_of_frames", "number_of_bytes"}
+
 # Demuxers that read a single still image: a photo is not a video.
 _IMAGE_FORMAT_SUFFIXES = ("_pipe",)
 _IMAGE_FORMATS = {"image2", "image2pipe"}
@@ -56,6 +59,7 @@ class VideoStreamInfo:
     duration: float | None  # seconds
     rotation: int  # degrees, as in the display matrix (counter-clockwise)
     colour: ColourTags
+    tags: tuple[tuple[str, str], ...] = ()  # language, title...: see `stream_tags`
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,22 @@ def open_input(path: Path) -> av.container.InputContainer:
         raise InputError(
             f"not a video file FFmpeg can read: {path}", "give a video such as .mp4 or .mkv"
         ) from error
+
+
+def stream_tags(metadata: dict[str, str]) -> dict[str, str]:
+    """The tags of an input stream worth carrying to its output stream (language, title,
+    handler name...), without those describing the input's encoding (encoder, mkv statistics).
+
+    mp4/mov read a track title as `name` and write it from `title`, so `name` becomes `title`.
+    """
+    tags = {
+        key: value
+        for key, value in metadata.items()
+        if key.lower() not in _STALE_TAGS and not key.lower().startswith("_statistics")
+    }
+    if "name" in tags and not any(key.lower() == "title" for key in tags):
+        tags["title"] = tags.pop("name")
+    return tags
 
 
 def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
@@ -156,6 +176,7 @@ def probe(path: str | Path) -> VideoInfo:
                 primaries=int(first.color_primaries),
                 transfer=int(first.color_trc),
             ),
+            tags=tuple(stream_tags(dict(stream.metadata)).items()),
         )
         duration = container.duration / av.time_base if container.duration else None
         return VideoInfo(path=path, format=fmt, duration=duration, video=video, audio=audio)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,8 +22,11 @@ def write_clip(
     duration: int | None = None,
     audio_seconds: float = 0.0,
     codec: str = "libx264",
+    video_tags: dict[str, str] | None = None,
+    audio_tags: dict[str, str] | None = None,
 ) -> Path:
-    """A clip whose frames sit at `pts` (variable frame rate allowed), with optional AAC tone."""
+    """A clip whose frames sit at `pts` (variable frame rate allowed), with optional AAC tone;
+    ultrafast, so without B-frames (decode order = presentation order)."""
     width, height = size
     rng = np.random.default_rng(0)
     with av.open(str(path), mode="w") as container:
@@ -30,11 +35,13 @@ def write_clip(
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
         stream.codec_context.options = {"preset": "ultrafast"}
+        stream.metadata.update(video_tags or {})
         if rotation:
             stream.set_display_rotation(rotation)
         audio = None
         if audio_seconds:
             audio = container.add_stream("aac", rate=44100, layout="mono")
+            audio.metadata.update(audio_tags or {})
         for i, p in enumerate(pts):
             rgb = np.full((height, width, 3), (i * 37) % 256, np.uint8)
             rgb[: height // 2] = rng.integers(0, 255, (height // 2, width, 3), dtype=np.uint8)
@@ -136,3 +143,55 @@ def write_audio_only(path: Path) -> Path:
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
     return path
+
+
+# Matroska element ids (EBML) that `move_audio_block` walks through.
+_SEGMENT, _CLUSTER, _SIMPLE_BLOCK = 0x18538067, 0x1F43B675, 0xA3
+
+
+def _ebml_number(data: bytes, pos: int, keep_marker: bool) -> tuple[int, int]:
+    """An EBML variable-length number at `pos`: (value, position after it)."""
+    length = 9 - data[pos].bit_length()
+    value = data[pos] if keep_marker else data[pos] & ((1 << (8 - length)) - 1)
+    for byte in data[pos + 1 : pos + length]:
+        value = (value << 8) | byte
+    return value, pos + length
+
+
+def _ebml_children(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(element id, payload start, payload end) of the elements between start and end."""
+    pos = start
+    while pos < end:
+        element, pos = _ebml_number(data, pos, keep_marker=True)
+        size, pos = _ebml_number(data, pos, keep_marker=False)
+        yield element, pos, min(pos + size, end)
+        pos += size
+
+
+def _block_timestamps(data: bytes, track: int) -> list[int]:
+    """Offsets of the 16-bit relative timestamps of a Matroska track's SimpleBlocks."""
+    offsets = []
+    for segment, start, end in _ebml_children(data, 0, len(data)):
+        if segment != _SEGMENT:
+            continue
+        for cluster, c_start, c_end in _ebml_children(data, start, end):
+            if cluster != _CLUSTER:
+                continue
+            for block, b_start, _ in _ebml_children(data, c_start, c_end):
+                if block == _SIMPLE_BLOCK:
+                    number, after = _ebml_number(data, b_start, keep_marker=False)
+                    if number == track:
+                        offsets.append(after)
+    return offsets
+
+
+def move_audio_block(src: Path, dst: Path, where: float, milliseconds: int) -> Path:
+    """A copy of a Matroska clip whose audio block at `where` (0..1 through the stream) is
+    `milliseconds` earlier: the damage a few flipped bits in a block header do."""
+    data = bytearray(src.read_bytes())
+    offsets = _block_timestamps(bytes(data), track=2)  # write_clip: video 1, audio 2
+    offset = offsets[int(where * len(offsets))]
+    (relative,) = struct.unpack(">h", data[offset : offset + 2])
+    data[offset : offset + 2] = struct.pack(">h", relative - milliseconds)
+    dst.write_bytes(bytes(data))
+    return dst

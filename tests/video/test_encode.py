@@ -5,12 +5,13 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from facesr_video.errors import OutputError
 from facesr_video.video.decode import VideoDecoder
 from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, choose_pix_fmt
-from facesr_video.video.probe import probe
+from facesr_video.video.probe import probe, stream_tags
 from tests.video.clips import read_audio, read_video, write_clip
 
 FAST = EncodeSettings(preset="ultrafast")
@@ -31,6 +32,55 @@ def test_vfr_pts_and_duration_kept(tmp_path: Path) -> None:
     assert b.times == [Fraction(p, 90000) for p in pts]
     assert b.times == a.times
     assert b.end == a.end
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov"])
+def test_vfr_with_b_frames_keeps_the_last_frame_duration(tmp_path: Path, suffix: str) -> None:
+    # mp4/mov time a track by decode timestamps: with B-frames the last packet is not the last
+    # frame, so its own duration used to end the video early (0.193 s here instead of 0.267 s).
+    pts = [0, 3000, 4500, 9000, 9900, 15000, 21000]
+    src = write_clip(tmp_path / "vfr.mp4", pts)
+    out = tmp_path / f"out{suffix}"
+    _copy(src, out, EncodeSettings(preset="veryfast"))  # veryfast: B-frames
+    end = float(read_video(src).end)  # the last frame's pts + duration: 0.267 s
+    assert read_video(out).times == [Fraction(p, 90000) for p in pts]
+    assert probe(src).video.duration == pytest.approx(end)
+    assert probe(out).video.duration == pytest.approx(end)
+    assert probe(out).duration == pytest.approx(end, abs=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_stream_language_and_title_kept(tmp_path: Path, suffix: str) -> None:
+    src = write_clip(
+        tmp_path / "tagged.mkv",
+        [i * 3000 for i in range(10)],
+        audio_seconds=0.4,
+        video_tags={"language": "fra", "title": "Entretien"},
+        audio_tags={"language": "fra", "title": "Commentaire"},
+    )
+    out = tmp_path / f"out{suffix}"
+    _copy(src, out)
+    with av.open(str(out)) as container:
+        video, audio = (stream_tags(dict(s.metadata)) for s in container.streams)
+    assert (video["language"], video["title"]) == ("fra", "Entretien")
+    assert (audio["language"], audio["title"]) == ("fra", "Commentaire")
+
+
+def test_stream_tags_leave_out_what_describes_the_old_encoding() -> None:
+    tags = {
+        "language": "fra",
+        "name": "Commentaire",  # how mp4/mov read a title back
+        "DURATION": "00:00:01.000000000",
+        "ENCODER": "Lavc",
+        "vendor_id": "[0][0][0][0]",
+        "_STATISTICS_TAGS": "BPS DURATION",
+        "handler_name": "SoundHandler",
+    }
+    assert stream_tags(tags) == {
+        "language": "fra",
+        "title": "Commentaire",
+        "handler_name": "SoundHandler",
+    }
 
 
 def test_rotation_and_ten_bit_carried(tmp_path: Path) -> None:

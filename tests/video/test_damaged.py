@@ -1,0 +1,69 @@
+"""Damaged but readable input: audio timestamps that go backwards are re-timed, not fatal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from facesr_video.cli import main
+from facesr_video.video.decode import VideoDecoder
+from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter
+from facesr_video.video.probe import probe
+from tests.video.clips import move_audio_block, read_audio, write_clip
+
+FRAMES = 91
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An mkv of 91 frames with AAC whose audio block 80% of the way in claims to be 300 ms
+    early (its header damaged), so audio time goes backwards around video frame 80."""
+    folder = tmp_path_factory.mktemp("damaged")
+    clip = write_clip(
+        folder / "clip.mkv",
+        [n * 3000 for n in range(FRAMES)],
+        size=(96, 64),
+        audio_seconds=FRAMES / 30,
+    )
+    return move_audio_block(clip, folder / "damaged.mkv", where=0.8, milliseconds=300)
+
+
+def _audio_dts(path: Path) -> list[int]:
+    with av.open(str(path)) as container:
+        return [p.dts for p in container.demux(audio=0) if p.size]
+
+
+def test_the_damage_goes_back_in_time(damaged: Path) -> None:
+    dts = _audio_dts(damaged)
+    assert sum(b < a for a, b in zip(dts, dts[1:], strict=False)) == 1
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_backwards_audio_is_retimed_and_every_frame_kept(
+    damaged: Path, tmp_path: Path, suffix: str
+) -> None:
+    out = tmp_path / f"out{suffix}"
+    target = VideoTarget.from_info(probe(damaged), scale=1)
+    with VideoWriter(out, target, EncodeSettings(preset="ultrafast"), audio_from=damaged) as w:
+        w.write_all(VideoDecoder(damaged))
+    assert w.frames_written == FRAMES
+    assert (w.audio_repairs.retimed, w.audio_repairs.skipped) == (1, 0)
+    (a,), (b,) = read_audio(damaged), read_audio(out)
+    assert b.payloads == a.payloads  # every packet kept, untouched
+    dts = _audio_dts(out)
+    assert all(y > x for x, y in zip(dts, dts[1:], strict=False))
+
+
+def test_enhance_says_so_in_its_summary(damaged: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.mkv"
+    code = main(["enhance", str(damaged), str(out), "-s", "2", "--faces", "none"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err
+    summary = [line for line in err.splitlines() if line.startswith("wrote ")]
+    assert len(summary) == 1
+    assert f"{FRAMES} frames" in summary[0]
+    assert "WARNING damaged audio: 1 audio packets with timestamps going backwards" in summary[0]
+    assert len(read_audio(out)[0].payloads) == len(read_audio(damaged)[0].payloads)
