@@ -10,7 +10,7 @@ from facesr_video.cli import app
 from facesr_video.cli.options import float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.pipeline.enhance import EnhanceOptions, enhance
-from facesr_video.pipeline.face_stage import FaceOptions
+from facesr_video.pipeline.face_stage import PASTE_MODES, FaceOptions
 
 FACE_CHOICES = ("all", "largest", "none")
 
@@ -73,10 +73,15 @@ def enhance_command(
         max=1024,
         help="CPU threads for torch (0: its default; 1 is faster on a busy machine).",
     ),
+    paste: str = typer.Option(
+        "crop", "--paste", help="crop (whole SR crop, feathered border) or mesh (face only)."
+    ),
 ) -> None:
     """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept."""
     if faces not in FACE_CHOICES:
         raise typer.BadParameter(f"use one of {', '.join(FACE_CHOICES)}", param_hint="--faces")
+    if paste not in PASTE_MODES:
+        raise typer.BadParameter(f"use one of {', '.join(PASTE_MODES)}", param_hint="--paste")
     face_options = (
         None
         if faces == "none"
@@ -95,6 +100,7 @@ def enhance_command(
             smooth_lag=smooth_lag,
             debug_overlay=debug_overlay,
             threads=threads,
+            paste=paste,
         )
     )
     enhance(

@@ -42,6 +42,14 @@ def evaluate_command(
     ),
     samples: int = typer.Option(3, min=0, help="Frames per clip shown as picture strips."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a report in --out."),
+    degradation: str = typer.Option(
+        "bicubic",
+        "--degradation",
+        help="How the LR clip is made: bicubic (clean), or h264 (then libx264 CRF 23).",
+    ),
+    paste: str = typer.Option(
+        "crop", "--paste", help="crop (whole SR crop, feathered border) or mesh (face only)."
+    ),
 ) -> None:
     """Shrink each clip by --scale, restore it with bicubic and ours, score the faces, report."""
     evaluate(
@@ -59,6 +67,8 @@ def evaluate_command(
             max_frames=max_frames,
             samples=samples,
             overwrite=overwrite,
+            degradation=degradation,
+            paste=paste,
             quiet=cli_state.quiet,
         )
     )

@@ -22,7 +22,7 @@ from facesr_video import __version__
 from facesr_video.device import resolve_device
 from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import EvalClip, list_clips, original_frames
-from facesr_video.eval.degrade import degrade
+from facesr_video.eval.degrade import DEGRADATION, degrade
 from facesr_video.eval.identity import IdentityEncoder
 from facesr_video.eval.reference import REGION_MARGIN, ReferenceAnalyser, ReferenceFrame
 from facesr_video.eval.report import ReportFiles, write_report
@@ -41,7 +41,7 @@ from facesr_video.eval.scoring import MethodScorer
 from facesr_video.morph.install import resolve_face_model_path
 from facesr_video.pipeline.background import upscale_frames
 from facesr_video.pipeline.enhance import FrameStage
-from facesr_video.pipeline.face_stage import FaceOptions, FaceStage
+from facesr_video.pipeline.face_stage import PASTE_MODES, FaceOptions, FaceStage
 from facesr_video.pipeline.setup import (
     FACE_SCALES,
     check_model_matches_weights,
@@ -49,6 +49,7 @@ from facesr_video.pipeline.setup import (
     resolve_network,
 )
 from facesr_video.progress import make_progress, stderr_console
+from facesr_video.sr.h264 import H264Stream
 from facesr_video.video.decode import Frame
 
 
@@ -71,6 +72,7 @@ class EvaluateOptions:
     overwrite: bool = False
     quiet: bool = False
     paste: str = "crop"  # FaceOptions.paste
+    degradation: str = "bicubic"  # bicubic | h264 (then libx264 CRF 23 over the LR clip)
 
     def command_line(self) -> str:
         """The equivalent command, written into the report so a reader can reproduce it."""
@@ -92,6 +94,8 @@ class EvaluateOptions:
             words += ["--min-face", f"{self.min_face:g}"]
         if self.smooth_lag != 5:
             words += ["--smooth-lag", str(self.smooth_lag)]
+        if self.degradation != "bicubic":
+            words += ["--degradation", self.degradation]
         if self.paste != "crop":
             words += ["--paste", self.paste]
         return shlex.join(words)
@@ -143,6 +147,12 @@ def check_options(options: EvaluateOptions) -> None:
         )
     if options.max_frames is not None and options.max_frames < 1:
         raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")
+    if options.degradation not in DEGRADATIONS:
+        raise InputError(
+            f"--degradation must be one of {', '.join(DEGRADATIONS)}, got {options.degradation!r}"
+        )
+    if options.paste not in PASTE_MODES:
+        raise InputError(f"--paste must be one of {', '.join(PASTE_MODES)}, got {options.paste!r}")
     out = Path(options.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"report folder {out} is a file", "give --out a folder path")
@@ -159,6 +169,17 @@ def _clear_old_report(out: Path) -> None:
         return
     for picture in (out / "pictures").glob("*.png"):
         picture.unlink()
+
+
+H264_CRF = 23
+DEGRADATIONS = ("bicubic", "h264")
+
+
+def degradation_text(name: str) -> str:
+    """The report's description of an `--degradation` choice."""
+    if name == "h264":
+        return f"{DEGRADATION}; then the LR clip coded with libx264 CRF {H264_CRF} (zerolatency)"
+    return DEGRADATION
 
 
 def build_methods(
@@ -239,6 +260,7 @@ class _ClipRun:
         scale = self.options.scale
         pending: dict[int, Frame] = {}
         feeding = 0.0
+        codec = H264Stream(H264_CRF) if self.options.degradation == "h264" else None
 
         def low_frames() -> Iterator[Frame]:
             nonlocal feeding
@@ -248,7 +270,8 @@ class _ClipRun:
                 frame = next(source, None)
                 if frame is not None:
                     pending[frame.index] = frame
-                    low = frame.with_rgb(degrade(frame.rgb, scale))
+                    small = degrade(frame.rgb, scale)
+                    low = frame.with_rgb(small if codec is None else codec(small))
                 feeding += time.perf_counter() - started
                 if frame is None:
                     return
@@ -319,6 +342,7 @@ def evaluate(options: EvaluateOptions) -> EvaluateSummary:
                 _print_clip(results[-1], clip_seconds[-1])
     meta = ReportMeta(
         scale=options.scale,
+        degradation=degradation_text(options.degradation),
         command=options.command_line(),
         version=__version__,
         device=device,

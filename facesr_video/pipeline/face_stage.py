@@ -47,6 +47,9 @@ IN_FLIGHT = 2  # analysed frames queued for the SR worker
 STAGES = ("decode", "detect", "fit", "smooth", "render", "sr", "blend", "encode")
 
 
+PASTE_MODES = ("crop", "mesh")
+
+
 @dataclass(frozen=True)
 class FaceOptions:
     """What the face path does (the CLI's face options)."""

@@ -126,3 +126,31 @@ def test_evaluate_clip_and_images_all_methods(tmp_path: Path, capsys) -> None:
     # A second run into the same folder needs --overwrite.
     assert main(["evaluate", str(clip), "--scale", "4", "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_h264_degradation_codes_the_low_resolution_clip(tmp_path: Path) -> None:
+    """--degradation h264 gives every method the same coded LR clip: bicubic of it scores lower
+    than bicubic of the clean clip, and the report says how the input was made."""
+    clip, face_model = require(CLIP), require(ICT_NPZ)
+    bicubic: dict[str, float] = {}
+    for kind in ("bicubic", "h264"):
+        out = tmp_path / kind
+        args = ["-q", "evaluate", str(clip), "--scale", "4", "--out", str(out)]
+        args += ["--face-model", str(face_model), "--max-frames", "3", "--samples", "0"]
+        assert main([*args, "--degradation", kind, "--device", "cpu"]) == 0
+        document = json.loads((out / "report.json").read_text())
+        scores = {m["method"]: m for m in document["clips"][0]["methods"]}
+        bicubic[kind] = scores[METHOD_BICUBIC]["psnr"]
+        assert ("libx264 CRF 23" in document["meta"]["degradation"]) == (kind == "h264")
+        assert ("--degradation h264" in document["meta"]["command"]) == (kind == "h264")
+    assert bicubic["h264"] < bicubic["bicubic"] - 0.2
+
+
+def test_unknown_degradation_and_paste_are_refused(tmp_path: Path, capsys) -> None:
+    for flag, value in (("--degradation", "jpeg"), ("--paste", "edges")):
+        code = main(
+            ["evaluate", str(tmp_path), "--scale", "4", "--out", str(tmp_path / "r"), flag, value]
+        )
+        assert code == 2
+        assert flag in capsys.readouterr().err

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facesr_video.sr.degrade import DEGRADATIONS, degrade
-from facesr_video.sr.h264 import h264_round_trip
+from facesr_video.sr.h264 import H264Stream, h264_round_trip
 from tests.sr.conftest import synthetic_sample
 
 
@@ -42,3 +42,13 @@ def test_h264_recipe_differs_from_clean_and_is_seeded() -> None:
     assert not np.array_equal(coded, clean)
     assert np.array_equal(coded, degrade(hr, 4, 5, DEGRADATIONS["h264"]))
     assert _psnr(coded, clean) > 18  # the same picture (saturated blobs lose chroma in 4:2:0)
+
+
+def test_stream_is_one_in_one_out_and_codes_like_the_clip() -> None:
+    frames = [np.roll(_image(64), shift, axis=1) for shift in range(0, 12, 2)]
+    stream = H264Stream(crf=23)
+    out = [stream(frame) for frame in frames]
+    assert len(out) == len(frames) and all(f.shape == frames[0].shape for f in out)
+    assert all(25 < _psnr(a, b) < 60 for a, b in zip(out, frames, strict=True))
+    with pytest.raises(ValueError, match="after"):
+        stream(frames[0][:32])
