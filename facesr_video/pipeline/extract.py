@@ -43,7 +43,14 @@ from facesr_video.pipeline.priors import render_face_priors
 from facesr_video.pipeline.timing import StageTimes
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import prior_layout
-from facesr_video.sr.store import MANIFEST, LayoutInfo, StoreReader, StoreSample, StoreWriter
+from facesr_video.sr.store import (
+    MANIFEST,
+    SHARD_BYTES,
+    LayoutInfo,
+    StoreReader,
+    StoreSample,
+    StoreWriter,
+)
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.probe import probe
 
@@ -75,7 +82,8 @@ class ExtractOptions:
     min_confidence: float = 0.3  # faces whose smoothed fit is trusted less are skipped
     overlay: bool = False
     seed: int = 0
-    shard_size: int = 256
+    shard_size: int = 256  # samples per shard at most
+    shard_bytes: int = SHARD_BYTES  # bytes per shard at most: what is held before writing one
     render_batch: int = 16
     device: str = "auto"
     sheet_rows: int = 12
@@ -186,8 +194,8 @@ class _Extractor:
         )
         self.device = device
         self._queue: dict[int, list[_FaceJob]] = {}
-        self._buffered = 0
-        self._finished: list[str] = []  # sources complete but not yet committed
+        self._finished: list[str] = []  # sources complete but not yet recorded as such
+        self._shards_recorded = writer.num_shards
         self._samples: dict[str, int] = {}
         self.settings = (
             f"every={options.every} max_frames={options.max_frames} min_face={options.min_face:g} "
@@ -213,8 +221,7 @@ class _Extractor:
         self.skipped.extend(records)
         self.log.set_skipped(item.source, records)
         self._finished.append(item.source)
-        if self._buffered >= self.options.shard_size:
-            self.commit()
+        self._record_done()
 
     def _image(self, item: InputItem, skips: dict[str, int]) -> None:
         start = time.perf_counter()
@@ -364,22 +371,29 @@ class _Extractor:
             sample = StoreSample(
                 job.hr, job.lr, maps[i], coeffs[i], job.source, job.track, job.frame
             )
-            if self.writer.append(sample):
+            if self.writer.append(sample):  # writes a shard when one is full
                 self.counters.stored += 1
-                self._buffered += 1
                 self._samples[job.source] = self._samples.get(job.source, 0) + 1
         self.counters.times.add("write", time.perf_counter() - start)
-        if self._buffered >= 2 * self.options.shard_size:
-            self.commit(mark_done=False)  # a long video: do not hold too much in memory
+        self._record_done()
 
-    def commit(self, mark_done: bool = True) -> None:
-        """Write buffered samples as a shard; then record the finished sources as complete."""
+    def _record_done(self) -> None:
+        """Once a shard was written: record the finished sources now wholly in shards."""
+        if self.writer.num_shards == self._shards_recorded:
+            return
+        self._shards_recorded = self.writer.num_shards
+        waiting = self.writer.buffered_sources()
+        done = [s for s in self._finished if s not in waiting]
+        self._finished = [s for s in self._finished if s in waiting]
+        self.log.mark_done(done, self._samples, self.settings)
+        self.log.save()
+
+    def commit(self) -> None:
+        """Write the buffered samples as a last shard; record every finished source as complete."""
         start = time.perf_counter()
         self.writer.flush()
-        self._buffered = 0
-        if mark_done:
-            self.log.mark_done(self._finished, self._samples, self.settings)
-            self._finished = []
+        self.log.mark_done(self._finished, self._samples, self.settings)
+        self._finished = []
         self.log.save()
         self.counters.times.add("write", time.perf_counter() - start)
 
@@ -416,7 +430,7 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
     info = LayoutInfo(layout.version, layout.channels, layout.num_coefficients)
     out = options.out
     created = not (out / MANIFEST).exists() and not (out.is_dir() and any(out.iterdir()))
-    writer = StoreWriter(out, options.scale, info, shard_size=10**9)  # we decide when to flush
+    writer = StoreWriter(out, options.scale, info, options.shard_size, options.shard_bytes)
     extractor = _Extractor(options, model, writer, device)
     already = 0
     try:

@@ -9,11 +9,12 @@ Layout of a store folder (format ``facesr-priors-store``, version 1)::
       shard-000000.safetensors
       shard-000001.safetensors ...
 
-A shard is one safetensors file holding up to `shard_size` samples as separate tensors, so
-samples may differ in crop size: ``{i}.hr`` uint8 (S*n, S*n, 3), ``{i}.lr`` uint8 (n, n, 3),
-``{i}.priors`` float16 (C, S*n, S*n), ``{i}.coeffs`` float32 (D,), with i the position in the
-shard. Readers memory-map shards (safetensors `safe_open`), so a DataLoader worker touches only
-the samples it reads.
+A shard is one safetensors file holding up to `shard_size` samples and up to `shard_bytes` of
+tensors (`SHARD_BYTES`: a shard is built in memory before it is written, and 512 samples of 720p
+faces are ~4 GB), as separate tensors, so samples may differ in crop size: ``{i}.hr`` uint8
+(S*n, S*n, 3), ``{i}.lr`` uint8 (n, n, 3), ``{i}.priors`` float16 (C, S*n, S*n), ``{i}.coeffs``
+float32 (D,), with i the position in the shard. Readers memory-map shards (safetensors
+`safe_open`), so a DataLoader worker touches only the samples it reads.
 
 Append-only and crash-safe: samples are buffered and a full shard is written to a temporary file,
 renamed into place, and only then added to the manifest (itself replaced atomically). A crash
@@ -38,6 +39,8 @@ from facesr_video.errors import InputError, OutputError
 FORMAT = "facesr-priors-store"
 VERSION = 1
 MANIFEST = "manifest.json"
+SHARD_BYTES = 256 * 2**20
+"""Most tensor bytes per shard, and so most bytes a writer buffers before writing one."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,11 @@ class StoreSample:
     @property
     def key(self) -> SampleKey:
         return SampleKey(self.source, self.track, self.frame)
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of its tensors as stored (priors float16, coeffs float32)."""
+        return self.hr.size + self.lr.size + 2 * self.priors.size + 4 * self.coeffs.size
 
 
 @dataclass(frozen=True)
@@ -171,11 +179,19 @@ class StoreWriter:
     Use as a context manager, or call `close()`: buffered samples are only kept once flushed.
     """
 
-    def __init__(self, path: Path, scale: int, layout: LayoutInfo, shard_size: int = 256) -> None:
+    def __init__(
+        self,
+        path: Path,
+        scale: int,
+        layout: LayoutInfo,
+        shard_size: int = 256,
+        shard_bytes: int = SHARD_BYTES,
+    ) -> None:
         self.path = Path(path)
         self.scale = scale
         self.layout = layout
         self.shard_size = shard_size
+        self.shard_bytes = shard_bytes
         if self.path.exists() and not self.path.is_dir():
             raise OutputError(f"store path is a file, not a folder: {self.path}")
         if (self.path / MANIFEST).exists():
@@ -198,11 +214,26 @@ class StoreWriter:
         self._manifest = manifest
         self._stored = {k for s in manifest.shards for k in s.keys}
         self._buffer: list[StoreSample] = []
+        self._buffer_bytes = 0
 
     @property
     def num_samples(self) -> int:
         """Samples stored (flushed) plus buffered."""
         return self._manifest.num_samples + len(self._buffer)
+
+    @property
+    def num_shards(self) -> int:
+        """Shards written (committed to the manifest)."""
+        return len(self._manifest.shards)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of the samples waiting for the next shard."""
+        return self._buffer_bytes
+
+    def buffered_sources(self) -> set[str]:
+        """Sources with samples waiting for the next shard (not yet safe on disk)."""
+        return {s.source for s in self._buffer}
 
     def has(self, source: str, track: int, frame: int) -> bool:
         """True if this key is stored or buffered (so a resumed run can skip the work)."""
@@ -213,9 +244,12 @@ class StoreWriter:
         if sample.key in self._stored:
             return False
         self._check(sample)
+        if self._buffer and self._buffer_bytes + sample.stored_bytes > self.shard_bytes:
+            self.flush()  # the shard is full by bytes: memory stays bounded too
         self._buffer.append(sample)
+        self._buffer_bytes += sample.stored_bytes
         self._stored.add(sample.key)
-        if len(self._buffer) >= self.shard_size:
+        if len(self._buffer) >= self.shard_size or self._buffer_bytes >= self.shard_bytes:
             self.flush()
         return True
 
@@ -244,6 +278,7 @@ class StoreWriter:
         self._manifest = StoreManifest(self.scale, self.layout, (*self._manifest.shards, entry))
         _atomic_write_text(self.path / MANIFEST, self._manifest.to_json())
         self._buffer = []
+        self._buffer_bytes = 0
 
     def close(self) -> None:
         self.flush()

@@ -14,6 +14,7 @@ from facesr_video.pipeline.extract import crop_region
 from facesr_video.pipeline.extract_degrade import source_degrader
 from facesr_video.pipeline.extract_log import ExtractLog, SkipRecord
 from facesr_video.pipeline.inputs import list_inputs, read_image
+from facesr_video.sr.store import LayoutInfo, StoreReader, StoreSample, StoreWriter
 
 
 def test_folders_are_listed_recursively_with_stable_source_ids(tmp_path: Path) -> None:
@@ -108,3 +109,37 @@ def test_extract_log_round_trip(tmp_path: Path) -> None:
     assert back.skipped == {"a.jpg": [SkipRecord("a.jpg", "no face", 1)]}
     (tmp_path / "extract.json").write_text("{damaged")
     assert ExtractLog(tmp_path).done == {}
+
+
+def _sample(rng: np.random.Generator, frame: int, n: int = 16, scale: int = 4) -> StoreSample:
+    big = n * scale
+    return StoreSample(
+        hr=rng.integers(0, 255, (big, big, 3), dtype=np.uint8),
+        lr=rng.integers(0, 255, (n, n, 3), dtype=np.uint8),
+        priors=rng.random((2, big, big)).astype(np.float16),
+        coeffs=rng.random(4).astype(np.float32),
+        source="clip.mp4",
+        track=0,
+        frame=frame,
+    )
+
+
+def test_store_shards_and_what_is_held_are_bounded_by_bytes(tmp_path: Path) -> None:
+    # extract-priors used to hold up to 512 samples (~4 GB of 720p faces) before writing.
+    rng = np.random.default_rng(0)
+    samples = [_sample(rng, frame) for frame in range(10)]
+    one = samples[0].stored_bytes
+    assert one == 64 * 64 * 3 + 16 * 16 * 3 + 2 * (2 * 64 * 64) + 4 * 4
+    bound = 3 * one + one // 2
+    layout = LayoutInfo("test-v1", ("a", "b"), 4)
+    held = []
+    with StoreWriter(tmp_path / "s", 4, layout, shard_size=1000, shard_bytes=bound) as writer:
+        for sample in samples:
+            writer.append(sample)
+            held.append(writer.buffered_bytes)
+    assert max(held) <= bound
+    reader = StoreReader(tmp_path / "s")
+    assert [len(s.keys) for s in reader.manifest.shards] == [3, 3, 3, 1]
+    for shard in reader.manifest.shards:
+        assert (tmp_path / "s" / shard.file).stat().st_size <= bound + 4096  # + header
+    assert all(np.array_equal(reader[i].priors, s.priors) for i, s in enumerate(samples))

@@ -15,20 +15,23 @@ from tests.conftest import DATA, ICT_NPZ, require
 CLIP = DATA / "videos" / "grid" / "bbaf2n.mpg"
 
 
-def test_grid_clip_every_second_frame_with_overlay(tmp_path: Path) -> None:
+def _options(out: Path, **more: object) -> ExtractOptions:
+    """The GRID clip at x4 with plain bicubic degradation, into `out`."""
     require(CLIP)
     require(ICT_NPZ)
-    options = ExtractOptions(
+    return ExtractOptions(
         inputs=(CLIP,),
-        out=tmp_path / "store",
+        out=out,
         scale=4,
         face_model=ICT_NPZ,
-        every=2,
-        max_frames=10,
         degradation="bicubic",
-        overlay=True,
         quiet=True,
+        **more,
     )
+
+
+def test_grid_clip_every_second_frame_with_overlay(tmp_path: Path) -> None:
+    options = _options(tmp_path / "store", every=2, max_frames=10, overlay=True)
     summary = extract_priors(options)
     assert summary.frames == 10 and summary.faces_stored == 10
     reader = StoreReader(options.out)
@@ -55,3 +58,19 @@ def test_grid_clip_every_second_frame_with_overlay(tmp_path: Path) -> None:
     assert longer.faces_stored == 2 and longer.faces_present == 10
     keys = StoreReader(options.out).keys
     assert len(keys) == len(set(keys)) == 12
+
+
+def test_a_video_is_written_in_shards_bounded_by_bytes(tmp_path: Path) -> None:
+    """Samples of one video go to disk a shard at a time (the shard bound), not at the end."""
+    bound = 1_500_000  # about three 128x128 HR samples with their 13 prior maps
+    options = _options(tmp_path / "store", max_frames=8, shard_bytes=bound)
+    summary = extract_priors(options)
+    assert summary.faces_stored == 8
+    reader = StoreReader(options.out)
+    shards = reader.manifest.shards
+    assert len(shards) >= 3 and sum(len(s.keys) for s in shards) == 8
+    for shard in shards:
+        assert (options.out / shard.file).stat().st_size <= bound + 16384  # + header
+    assert [k.frame for k in reader.keys] == list(range(8))
+    again = extract_priors(options)
+    assert again.already_done == 1 and again.faces_stored == 0
