@@ -4,8 +4,9 @@ For every clip and method there is one streaming pass: original frames are decod
 multiple of S), degraded (`eval.degrade`), handed to the method's frame stage, and each output is
 scored against its original as it comes out (`eval.scoring`), in the face regions found once on
 the originals (`eval.reference`). Only the originals still inside a stage's lag, the previous
-frame pair and a few sample frames are held. A method's speed is the time spent inside its stage,
-excluding decoding, degradation and scoring.
+frame pair and a few sample frames are held; the reference faces, found in the first pass and
+needed by every pass, wait in a temporary file (`ReferenceSpool`). A method's speed is the time
+spent inside its stage, excluding decoding, degradation and scoring.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import EvalClip, list_clips, original_frames
 from facesr_video.eval.degrade import DEGRADATION, degrade
 from facesr_video.eval.identity import IdentityEncoder
-from facesr_video.eval.reference import REGION_MARGIN, ReferenceAnalyser, ReferenceFrame
+from facesr_video.eval.reference import (
+    REGION_MARGIN,
+    ReferenceAnalyser,
+    ReferenceFrame,
+    ReferenceSpool,
+)
 from facesr_video.eval.report import ReportFiles, write_report
 from facesr_video.eval.results import (
     METHOD_BICUBIC,
@@ -47,6 +53,7 @@ from facesr_video.pipeline.setup import (
     check_model_matches_weights,
     resolve_face_model,
     resolve_network,
+    set_torch_threads,
 )
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.sr.h264 import H264Stream
@@ -188,6 +195,7 @@ def build_methods(
     """The methods to run (bicubic first), the settings to print in the report, the device."""
     device = resolve_device(options.device)
     model = resolve_face_model(options.face_model)
+    set_torch_threads(0, device)
     network, info = resolve_network(options.weights, options.scale, device)
     check_model_matches_weights(model, info)
     face = FaceOptions(
@@ -243,21 +251,19 @@ class _ClipRun:
         self.options = options
         self.encoder = encoder
         self.analyser = ReferenceAnalyser(encoder, min_face=options.min_face * options.scale)
-        self.references: dict[int, ReferenceFrame] = {}
+        self.references = ReferenceSpool()
         self.samples = SampleKeeper(
             sample_targets(clip.expected_frames, options.samples), options.scale
         )
         self.size = (0, 0)
 
     def reference(self, frame: Frame) -> ReferenceFrame:
-        found = self.references.get(frame.index)
-        if found is None:
-            found = self.references[frame.index] = self.analyser(frame.index, frame.rgb)
-        return found
+        return self.references.get(frame.index, lambda: self.analyser(frame.index, frame.rgb))
 
     def run_pass(self, method: MethodSpec, advance: Callable[[], None]) -> tuple[MethodScores, int]:
         """Stream the clip through one method; its scores and the frame count."""
         scale = self.options.scale
+        self.references.rewind()
         pending: dict[int, Frame] = {}
         feeding = 0.0
         codec = H264Stream(H264_CRF) if self.options.degradation == "h264" else None
@@ -298,7 +304,8 @@ class _ClipRun:
         return scorer.result(inside - feeding, frames, series=self.clip.kind == "video"), frames
 
     def result(self, scores: list[MethodScores], frames: int, names: tuple[str, ...]) -> ClipResult:
-        faces = sum(len(r.faces) for r in self.references.values())
+        faces = self.references.faces
+        self.references.close()  # the clip's last step
         return ClipResult(
             name=self.clip.name,
             source=str(self.clip.path),

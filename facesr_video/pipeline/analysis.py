@@ -25,6 +25,7 @@ from facesr_video.morph.face_model import FaceModel
 from facesr_video.morph.fit import FaceFit, LandmarkFitter, TrackIdentity
 from facesr_video.morph.lighting import fit_lighting_from_image
 from facesr_video.morph.smooth import FitSmoother, SmoothedFit
+from facesr_video.pipeline.timing import StageTimes
 
 Payload = TypeVar("Payload")
 
@@ -111,7 +112,12 @@ class SequenceAnalyser(Generic[Payload]):
         self._unreliable = 0
         self._residual_sum = 0.0
         self._expression_bounds = (0.0, 1.0)
-        self.seconds = {"detect": 0.0, "fit": 0.0, "smooth": 0.0}
+        self.times = StageTimes(("detect", "fit", "smooth"))
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Seconds spent detecting, fitting and smoothing so far (a copy)."""
+        return self.times.seconds
 
     @property
     def stats(self) -> AnalysisStats:
@@ -126,7 +132,7 @@ class SequenceAnalyser(Generic[Payload]):
         """Analyse frame `index` (rgb: (H, W, 3) uint8); returns the frames now ready."""
         started = time.perf_counter()
         observations = {o.track_id: o for o in self.face_analyzer.analyze(index, rgb)}
-        self.seconds["detect"] += time.perf_counter() - started
+        self.times.add("detect", time.perf_counter() - started)
         pending = _Pending(index, payload, observations, {})
         self._pending.append(pending)
         height, width = rgb.shape[:2]
@@ -140,8 +146,8 @@ class SequenceAnalyser(Generic[Payload]):
             pending.fits[track_id] = fit
             fitted = time.perf_counter()
             self._record(track_id, track, index, fit)
-            self.seconds["fit"] += fitted - started
-            self.seconds["smooth"] += time.perf_counter() - fitted
+            self.times.add("fit", fitted - started)
+            self.times.add("smooth", time.perf_counter() - fitted)
         for track_id in [t for t in self._tracks if t not in observations]:
             self._end_track(track_id)
         ready = []

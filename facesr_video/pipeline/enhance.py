@@ -23,6 +23,7 @@ from facesr_video.pipeline.setup import (
     check_model_matches_weights,
     resolve_face_model,
     resolve_network,
+    set_torch_threads,
 )
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.video.audio import AudioRepairs
@@ -175,6 +176,7 @@ def build_face_stage(options: EnhanceOptions) -> FaceStage | None:
             )
         return None
     device = resolve_device(face.device)
+    set_torch_threads(face.threads, device)
     network, info = resolve_network(face.weights, options.scale, device)
     model = resolve_face_model(face.face_model)
     check_model_matches_weights(model, info)

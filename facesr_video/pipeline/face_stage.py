@@ -9,13 +9,12 @@ is unreliable or whose smoother confidence drops fades toward the plain path ove
 
 from __future__ import annotations
 
-import os
-import threading
+import copy
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from facesr_video.pipeline.analysis import (
 from facesr_video.pipeline.background import upscale_frame
 from facesr_video.pipeline.blend import FadeWeight, border_ramp, feathered_mask, match_colour
 from facesr_video.pipeline.priors import render_face_priors
+from facesr_video.pipeline.timing import StageTimes
 from facesr_video.render.layout import prior_layout
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo
@@ -71,21 +71,6 @@ class FaceOptions:
     # crop: the whole SR crop, feathered at its border (what the network was trained on; +0.19 dB
     # on the White House clips at x4); mesh: only the render's coverage, eroded.
     paste: str = "crop"
-
-
-@dataclass
-class StageTimes:
-    """Seconds spent per stage (the decode and encode entries are filled by the caller)."""
-
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, stage: str, seconds: float) -> None:
-        with self._lock:  # the analysis thread and the SR worker both add
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
-
-    def dominant(self) -> str:
-        return max(self.seconds, key=lambda s: self.seconds[s])
 
 
 @dataclass
@@ -137,13 +122,9 @@ class FaceStage:
         self.options = options
         self.device = device
         self.background = background
-        if options.threads > 0:
-            torch.set_num_threads(options.threads)
-        elif device.type == "cpu":
-            # One core stays with the analysis thread (see __call__).
-            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
-        self.network.to(device=device, dtype=self.dtype).eval()
+        # A copy on the stage's device and dtype: the caller's network is left as it was.
+        self.network = copy.deepcopy(network).to(device=device, dtype=self.dtype).eval()
         config = network.config
         self.prior_mode = config.prior_mode
         self._channel_index = self._resolve_channels(weights_info.layout_channels)
@@ -158,7 +139,7 @@ class FaceStage:
             smooth_lag=options.smooth_lag,
         )
         self.analyser: SequenceAnalyser[Frame] | None = None
-        self.times = StageTimes()
+        self.times = StageTimes(STAGES)
         self.tracks: dict[int, TrackReport] = {}
         self.faces_enhanced = 0
         self._fades: dict[int, FadeWeight] = {}
@@ -214,8 +195,7 @@ class FaceStage:
 
     def _sync_analysis_times(self) -> None:
         if self.analyser is not None:
-            with self.times._lock:
-                self.times.seconds.update(self.analyser.seconds)
+            self.times.update(self.analyser.seconds)
 
     def enhance_frame(self, analysed: AnalysedFrame[Frame]) -> Frame:
         """The upscaled frame with its faces super-resolved and blended in."""

@@ -5,6 +5,7 @@ Each resolver turns a user's option into a ready object or one clear error sayin
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -86,3 +87,15 @@ def check_model_matches_weights(model: FaceModel, info: WeightsInfo) -> None:
             "use the face model the weights were trained with (ICT-FaceKit Light by default), "
             "or weights trained on this model",
         )
+
+
+def set_torch_threads(threads: int, device: torch.device) -> None:
+    """The process-wide torch thread count, set once by the command that owns the process.
+
+    threads > 0 is taken as given; 0 on CPU leaves one core to the face-analysis thread (the
+    face path runs analysis and SR side by side, see FaceStage.__call__).
+    """
+    if threads > 0:
+        torch.set_num_threads(threads)
+    elif device.type == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
