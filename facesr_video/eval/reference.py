@@ -11,11 +11,18 @@ Definition (the same for every method, so methods are compared on the same pixel
   descriptor is computed from them: the references for landmark error and identity.
 - Faces are linked into tracks between consecutive frames by box overlap (IoU), for jitter.
 
+The references are found once per clip, in its first pass, and every method's pass needs them:
+`ReferenceSpool` keeps them in a temporary file, not in memory, so a long clip costs disk (about
+1 kB per face and frame), and memory holds one frame's faces.
+
 Frames are (H, W, 3) uint8 RGB here (an edge to dlib, like video/).
 """
 
 from __future__ import annotations
 
+import pickle
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,3 +134,49 @@ class ReferenceAnalyser:
             best = self._next_track
             self._next_track += 1
         return best
+
+
+class ReferenceSpool:
+    """One clip's reference frames: found once (first pass), read back in order by later passes.
+
+    Each pass calls `rewind()` and then `get(index, find)` for its output frames in increasing
+    index order: a frame not seen yet is found with `find()` and appended to an anonymous
+    temporary file; a frame already found is read back from it. Frames a pass skips are skipped.
+    """
+
+    def __init__(self) -> None:
+        # Open for the clip's whole run; anonymous, so gone when closed or when the process ends.
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115
+        self._end = 0  # bytes written
+        self._read_at = 0
+        self._last: int | None = None  # highest index written
+        self.faces = 0  # faces over all frames found
+
+    def rewind(self) -> None:
+        """Start a pass: the next `get` reads from the first frame again."""
+        self._read_at = 0
+
+    def get(self, index: int, find: Callable[[], ReferenceFrame]) -> ReferenceFrame:
+        """The reference frame `index`: found now (first time) or read back (later passes)."""
+        if self._last is None or index > self._last:
+            return self._append(find())
+        while self._read_at < self._end:
+            self._file.seek(self._read_at)
+            frame = pickle.load(self._file)
+            self._read_at = self._file.tell()
+            if frame.index == index:
+                return frame
+            if frame.index > index:
+                break
+        raise ValueError(f"reference frame {index} asked for out of order")
+
+    def _append(self, frame: ReferenceFrame) -> ReferenceFrame:
+        self._file.seek(self._end)
+        pickle.dump(frame, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._end = self._read_at = self._file.tell()
+        self._last = frame.index
+        self.faces += len(frame.faces)
+        return frame
+
+    def close(self) -> None:
+        self._file.close()
