@@ -76,6 +76,7 @@ class EnhanceSummary:
     tracks: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     damaged_video_packets: int = 0  # skipped by the decoder (frames_lost counts them if it can)
+    video_missing: float = 0.0  # seconds the container announces after the last decoded frame
     audio_repairs: AudioRepairs = field(default_factory=AudioRepairs)
 
     @property
@@ -91,14 +92,20 @@ class EnhanceSummary:
         )
         if self.frames_lost:
             line += f"; WARNING {self.frames_lost} frames lost (truncated or corrupt input)"
-        elif self.damaged_video_packets:
-            line += (
-                f"; WARNING {self.damaged_video_packets} damaged video packets skipped "
-                "(corrupt input)"
-            )
+        elif damage := self._video_damage():
+            line += f"; WARNING {damage} (truncated or corrupt input)"
         if repaired := self.audio_repairs.describe():
             line += f"; WARNING damaged audio: {repaired}"
         return line
+
+    def _video_damage(self) -> str:
+        """Damage seen where the container gives no frame count ('' when none)."""
+        parts = []
+        if self.damaged_video_packets:
+            parts.append(f"{self.damaged_video_packets} damaged video packets skipped")
+        if self.video_missing:
+            parts.append(f"the video ends {self.video_missing:.2f} s before its container says")
+        return ", ".join(parts)
 
 
 def check_options(options: EnhanceOptions) -> None:
@@ -242,6 +249,7 @@ def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> Enhance
         tracks=len(face_stage.tracks) if face_stage is not None else 0,
         stage_seconds=dict(face_stage.times.seconds) if face_stage is not None else {},
         damaged_video_packets=decoder.stats.failed_packets,
+        video_missing=decoder.stats.missing_seconds,
         audio_repairs=writer.audio_repairs,
     )
     if options.report is not None:

@@ -2,8 +2,10 @@
 
 Policy for truncated or corrupt input: decode what decodes. A packet that fails to decode is
 skipped, and the frames lost are counted against the container's frame count where the container
-knows it (mp4/mov/mkv with an index). The caller reports the count in one warning line; the run
-still succeeds. A file where no frame decodes at all is refused by `probe` before anything starts.
+knows it (mp4/mov with an index). Where it knows only the video's duration (mkv's DURATION tag),
+the seconds missing at the end are measured instead. The caller reports either in one warning
+line; the run still succeeds. A file where no frame decodes at all is refused by `probe` before
+anything starts.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class DecodeStats:
     decoded: int = 0
     failed_packets: int = 0
     expected: int | None = None  # container's frame count, when known
+    announced_end: float | None = None  # seconds: where the container says the video ends
+    decoded_end: float | None = None  # seconds: end of the last frame decoded
+    last_frame: float = 0.0  # seconds: the last frame's duration
 
     @property
     def lost(self) -> int:
@@ -53,6 +58,29 @@ class DecodeStats:
         if self.expected is None:
             return 0
         return max(0, self.expected - self.decoded)
+
+    @property
+    def missing_seconds(self) -> float:
+        """Video the container announces after the last decoded frame (0 when unknown, or
+        within two frames or 0.1 s: rounding, not loss)."""
+        if self.announced_end is None or self.decoded_end is None:
+            return 0.0
+        missing = self.announced_end - self.decoded_end
+        return missing if missing > max(0.1, 2 * self.last_frame) else 0.0
+
+
+def announced_end(stream: av.video.stream.VideoStream) -> float | None:
+    """Seconds at which the container says the video stream ends: its duration (mp4/mov), or
+    its DURATION tag (mkv/webm, "HH:MM:SS.nnnnnnnnn"), after its start; None if it does not."""
+    start = float((stream.start_time or 0) * stream.time_base)
+    if stream.duration:
+        return start + float(stream.duration * stream.time_base)
+    tag = next((v for k, v in stream.metadata.items() if k.lower() == "duration"), None)
+    try:
+        hours, minutes, seconds = (tag or "").split(":")
+        return start + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
 
 
 class VideoDecoder:
@@ -69,6 +97,7 @@ class VideoDecoder:
             if self.threads:
                 stream.thread_type = "AUTO"
             self.stats.expected = stream.frames or None
+            self.stats.announced_end = announced_end(stream)
             yield from self._frames(container, stream)
 
     def _frames(self, container, stream) -> Iterator[Frame]:
@@ -85,6 +114,9 @@ class VideoDecoder:
             rgb = raw.to_ndarray(format="rgb24", src_color_range=raw.color_range or None)
             yield Frame(index=index, pts=pts, time_base=time_base, duration=duration, rgb=rgb)
             self.stats.decoded += 1
+            step = duration or (pts - previous_pts if previous_pts is not None else 0)
+            self.stats.last_frame = float(step * time_base)
+            self.stats.decoded_end = float((pts + step) * time_base)
             previous_pts, previous_duration = pts, duration
 
     def _decoded(self, container, stream) -> Iterator[av.VideoFrame]:

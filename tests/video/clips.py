@@ -145,7 +145,7 @@ def write_audio_only(path: Path) -> Path:
     return path
 
 
-# Matroska element ids (EBML) that `move_audio_block` walks through.
+# Matroska element ids (EBML) that the damaging helpers below walk through.
 _SEGMENT, _CLUSTER, _SIMPLE_BLOCK = 0x18538067, 0x1F43B675, 0xA3
 
 
@@ -158,40 +158,56 @@ def _ebml_number(data: bytes, pos: int, keep_marker: bool) -> tuple[int, int]:
     return value, pos + length
 
 
-def _ebml_children(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """(element id, payload start, payload end) of the elements between start and end."""
+def _ebml_children(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """(element id, where its size is, payload start, payload end) of the elements in a range."""
     pos = start
     while pos < end:
-        element, pos = _ebml_number(data, pos, keep_marker=True)
-        size, pos = _ebml_number(data, pos, keep_marker=False)
-        yield element, pos, min(pos + size, end)
+        element, size_at = _ebml_number(data, pos, keep_marker=True)
+        size, pos = _ebml_number(data, size_at, keep_marker=False)
+        yield element, size_at, pos, min(pos + size, end)
         pos += size
 
 
-def _block_timestamps(data: bytes, track: int) -> list[int]:
-    """Offsets of the 16-bit relative timestamps of a Matroska track's SimpleBlocks."""
-    offsets = []
-    for segment, start, end in _ebml_children(data, 0, len(data)):
+def _blocks(data: bytes, track: int) -> list[tuple[int, int]]:
+    """(where its size is, where its 16-bit relative timestamp is) of each SimpleBlock of a
+    Matroska track, in file order."""
+    found = []
+    for segment, _, start, end in _ebml_children(data, 0, len(data)):
         if segment != _SEGMENT:
             continue
-        for cluster, c_start, c_end in _ebml_children(data, start, end):
+        for cluster, _, c_start, c_end in _ebml_children(data, start, end):
             if cluster != _CLUSTER:
                 continue
-            for block, b_start, _ in _ebml_children(data, c_start, c_end):
-                if block == _SIMPLE_BLOCK:
-                    number, after = _ebml_number(data, b_start, keep_marker=False)
-                    if number == track:
-                        offsets.append(after)
-    return offsets
+            for block, size_at, b_start, _ in _ebml_children(data, c_start, c_end):
+                if block != _SIMPLE_BLOCK:
+                    continue
+                number, timestamp_at = _ebml_number(data, b_start, keep_marker=False)
+                if number == track:
+                    found.append((size_at, timestamp_at))
+    return found
 
 
 def move_audio_block(src: Path, dst: Path, where: float, milliseconds: int) -> Path:
-    """A copy of a Matroska clip whose audio block at `where` (0..1 through the stream) is
-    `milliseconds` earlier: the damage a few flipped bits in a block header do."""
+    """A copy of a write_clip Matroska clip whose audio block at `where` (0..1 through the
+    stream) is `milliseconds` earlier: the damage a few flipped bits in a block header do."""
     data = bytearray(src.read_bytes())
-    offsets = _block_timestamps(bytes(data), track=2)  # write_clip: video 1, audio 2
-    offset = offsets[int(where * len(offsets))]
-    (relative,) = struct.unpack(">h", data[offset : offset + 2])
-    data[offset : offset + 2] = struct.pack(">h", relative - milliseconds)
+    blocks = _blocks(bytes(data), track=2)  # write_clip: video 1, audio 2
+    _, at = blocks[int(where * len(blocks))]
+    (relative,) = struct.unpack(">h", data[at : at + 2])
+    data[at : at + 2] = struct.pack(">h", relative - milliseconds)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def break_video_block(src: Path, dst: Path, where: float) -> Path:
+    """A copy of a write_clip Matroska clip whose video block at `where` (0..1 through the
+    stream) claims the largest size its header holds: the demuxer loses its way and stops
+    there, as at a damaged block header, while the file still announces the whole duration."""
+    data = bytearray(src.read_bytes())
+    blocks = _blocks(bytes(data), track=1)
+    size_at, timestamp_at = blocks[int(where * len(blocks))]
+    length = timestamp_at - 1 - size_at  # the size's bytes (track number 1 takes one byte)
+    largest = (1 << (7 * length)) - 2  # all ones would mean "unknown size"
+    data[size_at : size_at + length] = ((1 << (8 * length - length)) | largest).to_bytes(length)
     dst.write_bytes(bytes(data))
     return dst
