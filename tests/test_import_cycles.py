@@ -1,9 +1,9 @@
 """No import cycles between facesr_video's sub-packages: what two packages share lives below both.
 
-The order that follows from what each package is for: errors, device, progress, metrics at the
-bottom; video, faces, morph; render (draws morph's FaceModel); sr (reads render's layout);
-pipeline (runs them all); eval (runs the pipeline); cli on top. Imports inside functions count:
-a lazy import is still a dependency, only a hidden one.
+The order that follows from what each package is for: errors, device, progress, metrics and
+degrade at the bottom; video, faces, morph; render (draws morph's FaceModel); sr (reads render's
+layout); pipeline (runs them all); eval (runs the pipeline); cli on top. Imports inside
+functions count: a lazy import is still a dependency, only a hidden one.
 """
 
 from __future__ import annotations
@@ -19,15 +19,7 @@ ROOT = "facesr_video"
 
 # (importing module, imported module) -> why it is allowed for now. Each entry must still occur,
 # so a fixed one has to be removed from here.
-ALLOWED: dict[tuple[str, str], str] = {
-    ("pipeline.extract_degrade", "eval.degrade"): (
-        "the degradations are being merged into one module (issue 13); until then extract-priors "
-        "borrows evaluate's bicubic degradation"
-    ),
-    ("pipeline.extract", "eval.degrade"): (
-        "crop_to_multiple lives with evaluate's degradation; it moves with the degradations"
-    ),
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _module_name(path: Path) -> str:

@@ -32,8 +32,8 @@ def extract_priors_command(
     degradation: str = typer.Option(
         "realistic",
         "--degradation",
-        help="How the LR input the fit sees is made: realistic (blur, noise, JPEG; for "
-        "training) or bicubic (clean, as evaluate).",
+        help="How the LR input the fit sees is made, drawn once per source: realistic (blur, "
+        "noise, JPEG), video (clean or H.264), h264, mixed, or bicubic (clean, as evaluate).",
     ),
     min_face: float = float_option(
         20.0, "--min-face", min=1.0, help="Skip faces narrower than this in the LR frame (px)."

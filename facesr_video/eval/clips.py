@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from facesr_video.degrade.bicubic import crop_to_multiple
 from facesr_video.errors import InputError
-from facesr_video.eval.degrade import crop_to_multiple
 from facesr_video.pipeline.inputs import list_inputs, read_image
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.probe import probe

@@ -1,7 +1,7 @@
 """`evaluate`: degrade high-resolution clips, run each method, score the faces, write the report.
 
 For every clip and method there is one streaming pass: original frames are decoded (cropped to a
-multiple of S), degraded (`eval.degrade`), handed to the method's frame stage, and each output is
+multiple of S), degraded (`degrade.bicubic`), handed to the method's frame stage, and each output is
 scored against its original as it comes out (`eval.scoring`), in the face regions found once on
 the originals (`eval.reference`). Only the originals still inside a stage's lag, the previous
 frame pair and a few sample frames are held; the reference faces, found in the first pass and
@@ -20,10 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from facesr_video import __version__
+from facesr_video.degrade.bicubic import DEGRADATION, downscale
+from facesr_video.degrade.h264 import H264Stream
 from facesr_video.device import resolve_device
 from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import EvalClip, list_clips, original_frames
-from facesr_video.eval.degrade import DEGRADATION, degrade
 from facesr_video.eval.identity import IdentityEncoder
 from facesr_video.eval.reference import (
     REGION_MARGIN,
@@ -56,7 +57,6 @@ from facesr_video.pipeline.setup import (
     set_torch_threads,
 )
 from facesr_video.progress import make_progress, stderr_console
-from facesr_video.sr.h264 import H264Stream
 from facesr_video.video.decode import Frame
 
 
@@ -276,7 +276,7 @@ class _ClipRun:
                 frame = next(source, None)
                 if frame is not None:
                     pending[frame.index] = frame
-                    small = degrade(frame.rgb, scale)
+                    small = downscale(frame.rgb, scale)
                     low = frame.with_rgb(small if codec is None else codec(small))
                 feeding += time.perf_counter() - started
                 if frame is None:

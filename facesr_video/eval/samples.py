@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facesr_video.eval.degrade import degrade
+from facesr_video.degrade.bicubic import downscale
 from facesr_video.eval.reference import ReferenceFrame
 from facesr_video.eval.results import Box, SampleFrame
 
@@ -84,7 +84,7 @@ class SampleKeeper:
         return tuple(
             SampleFrame(
                 index=index,
-                lr=degrade(kept.original, self.scale),
+                lr=downscale(kept.original, self.scale),
                 original=kept.original,
                 outputs=tuple((m, kept.outputs[m]) for m in methods if m in kept.outputs),
                 face_box=kept.face_box,

@@ -1,7 +1,7 @@
 """`extract-priors`: videos and image folders -> a store of aligned face samples with 3D priors.
 
 Per input: high-resolution frames (cropped to a multiple of S) -> degraded low-resolution frames
-(extract_degrade.py) -> `SequenceAnalyser` (detect, track, fit, smooth; one per video, smoothing
+(degrade/per_source.py) -> `SequenceAnalyser` (detect, track, fit, smooth; one per video, smoothing
 on; one per image, smoothing off) -> for each reliable face not yet stored: the HR and LR aligned
 crops -> priors rendered in batches of one crop size -> `StoreWriter`. The fit only ever sees the
 degraded frame, as in `enhance`.
@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facesr_video.degrade.bicubic import crop_to_multiple
+from facesr_video.degrade.per_source import SourceDegrader, source_degrader
+from facesr_video.degrade.recipes import DEGRADATIONS
 from facesr_video.device import resolve_device
 from facesr_video.errors import FacesrError, InputError, OutputError
-from facesr_video.eval.degrade import crop_to_multiple
 from facesr_video.faces.align import Alignment, crop_image
 from facesr_video.faces.analyze import AnalyzerConfig
 from facesr_video.morph.face_model import FaceModel
@@ -34,7 +36,6 @@ from facesr_video.morph.fit import FaceFit
 from facesr_video.morph.formats import load_face_model
 from facesr_video.morph.install import resolve_face_model_path
 from facesr_video.pipeline.analysis import AnalysedFrame, AnalysisConfig, SequenceAnalyser
-from facesr_video.pipeline.extract_degrade import DEGRADATIONS, SourceDegrader, source_degrader
 from facesr_video.pipeline.extract_log import ExtractLog, SkipRecord
 from facesr_video.pipeline.extract_overlay import OverlayWriter
 from facesr_video.pipeline.extract_sheet import write_contact_sheet
@@ -413,7 +414,8 @@ def _check(options: ExtractOptions) -> None:
         raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")
     if options.degradation not in DEGRADATIONS:
         raise InputError(
-            f"unknown degradation {options.degradation!r}", f"use one of {', '.join(DEGRADATIONS)}"
+            f"unknown degradation {options.degradation!r}",
+            f"use one of {', '.join(sorted(DEGRADATIONS))}",
         )
     if options.out.exists() and not options.out.is_dir():
         raise OutputError(f"--out is a file, not a folder: {options.out}")

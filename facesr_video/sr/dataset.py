@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
-from facesr_video.sr.degrade import DegradeConfig, degrade
+from facesr_video.degrade.recipes import DegradeConfig, degrade
 from facesr_video.sr.mirror import CoefficientMirror, mirror_maps
 from facesr_video.sr.store import StoreReader
 

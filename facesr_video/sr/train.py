@@ -30,13 +30,13 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from facesr_video.degrade.recipes import DEGRADATIONS
 from facesr_video.device import resolve_device
 from facesr_video.errors import FacesrError, InputError, ModelError, OutputError
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
 from facesr_video.sr.dataset import Augment, PatchDataset, SRBatch, StepBatchSampler
-from facesr_video.sr.degrade import DEGRADATIONS
 from facesr_video.sr.mirror import CoefficientMirror, coefficient_mirror
 from facesr_video.sr.network import SAMNet, count_parameters, create_model
 from facesr_video.sr.store import LayoutInfo, StoreReader, holdout_sources
@@ -73,7 +73,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 64
     degrade_on_the_fly: bool = True
-    degradation: str = "video"  # a name in sr.degrade.DEGRADATIONS
+    degradation: str = "video"  # a name in degrade.recipes.DEGRADATIONS
     scale_augment: tuple[float, float] = (0.35, 1.0)  # shrink range (1, 1 = off), see Augment
     flip: bool = True  # mirrored priors and coefficients (sr/mirror.py)
     face_model: str | None = None  # for mirroring identity weights; default: the installed one

@@ -4,7 +4,7 @@
         [--blas-threads N] [--weights4 W] [--weights8 W] [--face-model NPZ] [--preset P]
 
 Inputs are made here from WH (wh_obama_01.mp4, 1280x720, one face): the first --frames frames
-shrunk by eval.degrade (antialiased bicubic) to 320x180 (x4) and 160x90 (x8), audio copied. Both
+shrunk by degrade.bicubic (antialiased bicubic) to 320x180 (x4) and 160x90 (x8), audio copied. Both
 upscale to 1280x720. For each scale and torch thread count the plain path (`faces=None`) and the
 face path run on the same file; printed: frames/s end to end (setup excluded: the summary's own
 clock), face/plain ratio, and the face path's per-stage ms/frame and share from stage_seconds.

@@ -4,7 +4,7 @@
         [--weights4 W] [--weights8 W] [--face-model NPZ] [--min-face4 20] [--min-face8 12]
 
 Scoring is `facesr-video evaluate`'s (facesr_video.eval.evaluate): each original clip is cropped
-to a multiple of S and degraded (eval.degrade, antialiased bicubic), the face stage runs in
+to a multiple of S and degraded (degrade.bicubic, antialiased bicubic), the face stage runs in
 process, and PSNR, SSIM, identity similarity (dlib descriptor cosine) and temporal flicker are
 taken in dlib's face box on the original, the same region for every method. Methods: bicubic,
 ours, and ours without smoothing (FaceOptions(smoothing=False)). Printed: means per data set and

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from facesr_video.eval.degrade import degrade
+from facesr_video.degrade.bicubic import downscale
 from facesr_video.eval.identity import IdentityEncoder
 from facesr_video.metrics import psnr, ssim, temporal_flicker
 
@@ -69,7 +69,7 @@ def main() -> None:
     plain = _best_of(
         lambda: Image.fromarray(frame).resize((320, 180), Image.Resampling.BICUBIC), repeats=3
     )
-    ours = _best_of(lambda: degrade(frame, 4), repeats=3)
+    ours = _best_of(lambda: downscale(frame, 4), repeats=3)
     print(
         f"degrade x4 1280x720: {ours * 1e3:.2f} ms/frame vs Pillow default {plain * 1e3:.2f} ms"
         f" ({ours / plain:.2f}x)"

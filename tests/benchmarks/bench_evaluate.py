@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from facesr_video.degrade.bicubic import degrade  # noqa: E402
 from facesr_video.eval.clips import list_clips, original_frames  # noqa: E402
-from facesr_video.eval.degrade import degrade  # noqa: E402
 from facesr_video.eval.identity import IdentityEncoder  # noqa: E402
 from facesr_video.eval.reference import ReferenceAnalyser  # noqa: E402
 from facesr_video.eval.scoring import MethodScorer  # noqa: E402

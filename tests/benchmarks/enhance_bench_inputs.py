@@ -14,7 +14,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from facesr_video.eval.degrade import degrade
+from facesr_video.degrade.bicubic import downscale
 from facesr_video.pipeline.setup import shipped_weights
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,12 +43,12 @@ def decode_rgb(path: Path, max_frames: int | None = None) -> list[np.ndarray]:
 
 
 def shrink(frame: np.ndarray, scale: int | None = None, size: tuple[int, int] | None = None):
-    """(H, W, 3) uint8 -> (H/S, W/S, 3) by eval.degrade, or to `size` (w, h) by Pillow bicubic.
+    """(H, W, 3) uint8 -> (H/S, W/S, 3) by degrade.bicubic, or to `size` (w, h) by Pillow bicubic.
 
     Both are antialiased bicubic; `size` is for targets that are not an integer factor.
     """
     if size is None:
-        return degrade(frame, int(scale or 1))
+        return downscale(frame, int(scale or 1))
     image = Image.fromarray(np.ascontiguousarray(frame))
     return np.asarray(image.resize(size, Image.Resampling.BICUBIC, reducing_gap=None))
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facesr_video.degrade.bicubic import downscale, upscale_bicubic
 from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import list_clips, original_frames
-from facesr_video.eval.degrade import degrade, upscale_bicubic
 from facesr_video.eval.evaluate import EvaluateOptions, check_options
 from facesr_video.eval.identity import IdentityEncoder
 from facesr_video.eval.reference import (
@@ -108,7 +108,7 @@ def test_scorer_identical_output_is_perfect_and_bicubic_is_not(portrait, encoder
     perfect, bicubic = MethodScorer("perfect", encoder), MethodScorer("bicubic", encoder)
     for frame, reference in zip(frames, references, strict=True):
         perfect.add(frame.copy(), frame, reference)
-        bicubic.add(upscale_bicubic(degrade(frame, 4), 4), frame, reference)
+        bicubic.add(upscale_bicubic(downscale(frame, 4), 4), frame, reference)
     ideal = perfect.result(seconds=2.0, frames=4)
     assert math.isinf(ideal.psnr) and ideal.ssim == pytest.approx(1.0)
     assert ideal.identity == pytest.approx(1.0, abs=1e-5)

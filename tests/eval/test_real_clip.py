@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from facesr_video.eval.degrade import crop_to_multiple, degrade, upscale_bicubic
+from facesr_video.degrade.bicubic import crop_to_multiple, downscale, upscale_bicubic
 from facesr_video.eval.identity import IdentityEncoder, face_models_dir, identity_similarity
 from facesr_video.eval.report import read_report, write_report
 from facesr_video.eval.results import (
@@ -73,7 +73,7 @@ def test_bicubic_scores_on_real_clip_order_by_scale(tmp_path: Path) -> None:
         originals = [crop_to_multiple(f, scale) for f in frames]
         rect = max(detector(originals[0], 0), key=lambda r: r.area())
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
-        lows = [degrade(f, scale) for f in originals]
+        lows = [downscale(f, scale) for f in originals]
         outputs = [upscale_bicubic(low, scale) for low in lows]
         ref_points = np.stack([_landmarks(predictor, f, box) for f in originals])
         out_points = np.stack([_landmarks(predictor, f, box) for f in outputs])

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facesr_video.degrade.bicubic import downscale, upscale_bicubic
 from facesr_video.errors import OutputError
-from facesr_video.eval.degrade import degrade, upscale_bicubic
 from facesr_video.eval.pictures import LABEL_HEIGHT, comparison_strip, face_zoom, zoom_region
 from facesr_video.eval.report import markdown_table, read_report, write_report
 from facesr_video.eval.results import (
@@ -62,7 +62,7 @@ def _clip(name: str, base: float, with_samples: bool = True) -> ClipResult:
     samples = ()
     if with_samples:
         original = _frame(len(name))
-        lr = degrade(original, SCALE)
+        lr = downscale(original, SCALE)
         bicubic = upscale_bicubic(lr, SCALE)
         samples = (
             SampleFrame(

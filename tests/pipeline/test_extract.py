@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facesr_video.degrade.bicubic import downscale
 from facesr_video.errors import InputError
-from facesr_video.eval.degrade import degrade
 from facesr_video.faces.align import TEMPLATE68
 from facesr_video.morph.formats import load_face_model
 from facesr_video.pipeline.extract import SHEET_FILE, ExtractOptions, extract_priors
@@ -93,7 +93,7 @@ def test_lr_crop_is_the_degraded_hr_crop(run) -> None:
     reader = StoreReader(options.out)
     for i in range(len(reader)):
         s = reader[i]
-        expected = degrade(np.asarray(s.hr), 4)
+        expected = downscale(np.asarray(s.hr), 4)
         assert psnr(expected, np.asarray(s.lr)) > 24.0
         shifted = np.roll(expected, 1, axis=1)
         assert psnr(expected, np.asarray(s.lr)) > psnr(shifted, np.asarray(s.lr)) + 1.0

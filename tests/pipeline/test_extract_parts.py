@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facesr_video.degrade.per_source import source_degrader
 from facesr_video.errors import InputError
 from facesr_video.faces.align import TEMPLATE68, Alignment, align, crop_image
 from facesr_video.pipeline.extract import crop_region
-from facesr_video.pipeline.extract_degrade import source_degrader
 from facesr_video.pipeline.extract_log import ExtractLog, SkipRecord
 from facesr_video.pipeline.inputs import list_inputs, read_image
 from facesr_video.sr.store import LayoutInfo, StoreReader, StoreSample, StoreWriter

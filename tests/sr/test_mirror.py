@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from facesr_video.eval.degrade import crop_to_multiple, degrade
+from facesr_video.degrade.bicubic import crop_to_multiple, downscale
 from facesr_video.faces.align import Alignment
 from facesr_video.faces.analyze import AnalyzerConfig
 from facesr_video.morph.camera import (
@@ -329,7 +329,7 @@ def test_flipped_sample_agrees_with_the_fit_of_the_mirrored_photo(model, layout,
     for index, path in enumerate(_portraits()):
         hr = _hr_frame(path, index)
         hr_mirrored = np.ascontiguousarray(hr[:, ::-1])
-        lr, lr_mirrored = degrade(hr, SCALE), degrade(hr_mirrored, SCALE)
+        lr, lr_mirrored = downscale(hr, SCALE), downscale(hr_mirrored, SCALE)
         face, face_mirrored = _analyse(model, lr), _analyse(model, lr_mirrored)
         # Render the mirrored photo's fit in the flipped crop of the photo's crop: the same
         # pixels of the mirrored frame, so crops chosen a pixel apart do not matter.

@@ -2,7 +2,7 @@
 
 Order, as a camera + codec would do it: Gaussian blur (sigma drawn per sample, scaled with S so
 x8 blurs more), antialiased bicubic downscale by S (PIL filters over the whole footprint), additive
-Gaussian noise, then one codec: H.264 (libx264, intra, random CRF; sr/h264.py) or JPEG at a random
+Gaussian noise, then one codec: H.264 (libx264, intra, random CRF; h264.py) or JPEG at a random
 quality, or none. Every draw comes from the generator passed
 in, so a seed reproduces a sample exactly (training resumes identically; validation is fixed).
 """
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from facesr_video.sr.h264 import h264_round_trip
+from facesr_video.degrade.h264 import h264_round_trip
 
 
 @dataclass(frozen=True)

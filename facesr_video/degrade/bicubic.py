@@ -50,7 +50,7 @@ def crop_to_multiple(frame: np.ndarray, scale: int) -> np.ndarray:
     return frame[: height - height % scale, : width - width % scale]
 
 
-def degrade(frame: np.ndarray, scale: int) -> np.ndarray:
+def downscale(frame: np.ndarray, scale: int) -> np.ndarray:
     """Low-resolution version of a high-resolution frame (see the module docstring).
 
     Args:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facesr_video.sr.degrade import DegradeConfig, degrade
+from facesr_video.degrade.recipes import DegradeConfig, degrade
 from tests.sr.conftest import synthetic_sample
 
 

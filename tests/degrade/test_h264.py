@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facesr_video.sr.degrade import DEGRADATIONS, degrade
-from facesr_video.sr.h264 import H264Stream, h264_round_trip
+from facesr_video.degrade.h264 import H264Stream, h264_round_trip
+from facesr_video.degrade.recipes import DEGRADATIONS, degrade
 from tests.sr.conftest import synthetic_sample
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facesr_video.eval.degrade import crop_to_multiple, degrade, upscale_bicubic, upscale_nearest
+from facesr_video.degrade.bicubic import (
+    crop_to_multiple,
+    downscale,
+    upscale_bicubic,
+    upscale_nearest,
+)
 
 
 def _gradient(height: int, width: int) -> np.ndarray:
@@ -22,21 +27,21 @@ def test_shapes_and_crop_to_multiple(scale: int) -> None:
     assert cropped.shape == (290 - 290 % scale, 365 - 365 % scale, 3)
     assert np.shares_memory(cropped, frame)
     assert np.array_equal(cropped, frame[: cropped.shape[0], : cropped.shape[1]])
-    small = degrade(frame, scale)
+    small = downscale(frame, scale)
     assert small.shape == (290 // scale, 365 // scale, 3)
     assert small.dtype == np.uint8
 
 
 def test_constant_frame_stays_constant() -> None:
     frame = np.full((64, 48, 3), (10, 120, 240), dtype=np.uint8)
-    assert np.array_equal(degrade(frame, 4), np.full((16, 12, 3), (10, 120, 240), np.uint8))
+    assert np.array_equal(downscale(frame, 4), np.full((16, 12, 3), (10, 120, 240), np.uint8))
 
 
 def test_antialiased_checkerboard_becomes_grey() -> None:
     ys, xs = np.mgrid[0:64, 0:64]
     board = (((xs + ys) % 2) * 255).astype(np.uint8)
     frame = np.repeat(board[..., None], 3, axis=-1)
-    small = degrade(frame, 4).astype(np.float64)
+    small = downscale(frame, 4).astype(np.float64)
     # a point sampler would give pure black or white; the widened bicubic kernel averages
     interior = small[2:-2, 2:-2]
     assert np.abs(interior - 127.5).max() < 3
@@ -46,14 +51,14 @@ def test_crop_keeps_only_whole_blocks() -> None:
     frame = _gradient(35, 35)
     frame[32:, :] = 255  # rows dropped by the crop must not reach the output
     frame[:, 32:] = 255
-    assert np.array_equal(degrade(frame, 8), degrade(frame[:32, :32].copy(), 8))
+    assert np.array_equal(downscale(frame, 8), downscale(frame[:32, :32].copy(), 8))
 
 
 def test_smooth_frame_round_trips_closely() -> None:
     ys, xs = np.mgrid[0:128, 0:128]
     smooth = (127 + 100 * np.sin(xs / 20.0) * np.cos(ys / 25.0)).astype(np.uint8)
     frame = np.repeat(smooth[..., None], 3, axis=-1)
-    restored = upscale_bicubic(degrade(frame, 4), 4)
+    restored = upscale_bicubic(downscale(frame, 4), 4)
     assert restored.shape == frame.shape
     interior = (slice(8, -8), slice(8, -8))
     assert np.abs(restored[interior].astype(int) - frame[interior].astype(int)).mean() < 2.0
@@ -69,6 +74,6 @@ def test_nearest_upscale_repeats_pixels() -> None:
 
 def test_rejects_wrong_layout() -> None:
     with pytest.raises(ValueError):
-        degrade(np.zeros((3, 32, 32), dtype=np.uint8), 4)
+        downscale(np.zeros((3, 32, 32), dtype=np.uint8), 4)
     with pytest.raises(ValueError):
-        degrade(np.zeros((32, 32, 3), dtype=np.float32), 4)
+        downscale(np.zeros((32, 32, 3), dtype=np.float32), 4)
