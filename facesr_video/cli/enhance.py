@@ -19,7 +19,9 @@ FACE_CHOICES = ("all", "largest", "none")
 def enhance_command(
     input: Path = typer.Argument(..., help="Input video.", show_default=False),
     output: Path = typer.Argument(..., help="Output video (.mp4, .mkv, .mov, .webm)."),
-    scale: int = typer.Option(..., "--scale", "-s", help="Upscaling factor: 4 or 8 (2: plain)."),
+    scale: int = typer.Option(
+        ..., "--scale", "-s", help="Upscaling factor: 2, 4 or 8 (x2 runs the x4 network)."
+    ),
     background: str = typer.Option("bicubic", help="Plain upscaler: bicubic or lanczos."),
     codec: str = typer.Option(
         "libx264", help="Video encoder: libx264, libx265, libsvtav1 or h264_nvenc."

@@ -17,7 +17,9 @@ def evaluate_command(
     inputs: list[Path] = typer.Argument(
         ..., help="High-resolution videos, images, or folders of them.", show_default=False
     ),
-    scale: int = typer.Option(..., "--scale", "-s", help="Factor to shrink and restore: 4 or 8."),
+    scale: int = typer.Option(
+        ..., "--scale", "-s", help="Factor to shrink and restore: 2, 4 or 8."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Report folder (report.md, report.json)."),
     weights: Path | None = typer.Option(None, help="Network weights; default: shipped ones."),
     weights_no_priors: Path | None = typer.Option(

@@ -150,7 +150,7 @@ def check_options(options: EvaluateOptions) -> None:
     """Everything refused before any work: scale, frame limit, the report folder."""
     if options.scale not in FACE_SCALES:
         raise InputError(
-            f"evaluate works at x4 and x8, not x{options.scale}", "use --scale 4 or --scale 8"
+            f"evaluate works at x2, x4 and x8, not x{options.scale}", "use --scale 2, 4 or 8"
         )
     if options.max_frames is not None and options.max_frames < 1:
         raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")

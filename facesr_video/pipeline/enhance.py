@@ -176,8 +176,8 @@ def build_face_stage(options: EnhanceOptions) -> FaceStage | None:
     if options.scale not in FACE_SCALES:
         if not options.quiet:
             stderr_console.print(
-                f"note: the face network works at x4 and x8; at x{options.scale} every frame is "
-                "upscaled plainly",
+                f"note: the face network works at x2, x4 and x8; at x{options.scale} every "
+                "frame is upscaled plainly",
                 markup=False,
                 highlight=False,
             )

@@ -119,6 +119,8 @@ class FaceStage:
         self.network = network
         self.weights_info = weights_info
         self.scale = scale
+        # The network's own factor: x2 output is the x4 network's, resampled (setup.NETWORK_SCALES)
+        self.network_scale = network.config.scale
         self.options = options
         self.device = device
         self.background = background
@@ -260,7 +262,7 @@ class FaceStage:
             self.model,
             [f.fit for f in faces],
             [f.alignment for f in faces],
-            self.scale,
+            self.network_scale,
             self.device,
         )
         self.times.add("render", time.perf_counter() - started)
@@ -276,9 +278,13 @@ class FaceStage:
                 None if coeffs is None else coeffs.to(self.dtype),
             )
         sr = out.float().clamp(0.0, 1.0)
+        if self.network_scale != self.scale:  # x2 from the x4 network
+            sr = F.interpolate(
+                sr, size=(size * self.scale,) * 2, mode="bicubic", antialias=True
+            ).clamp(0.0, 1.0)
         # Colour from the low-resolution crop itself (the plain path's colours), matched at
         # low resolution where the large blur kernels are cheap.
-        coverage = F.avg_pool2d(priors.coverage, self.scale)
+        coverage = F.avg_pool2d(priors.coverage, self.network_scale)
         if self.options.paste == "crop":
             mask_lr = border_ramp(size, size, 0.06, coverage).expand_as(coverage).contiguous()
         else:

@@ -19,12 +19,15 @@ from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo, load_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-FACE_SCALES = (4, 8)
+FACE_SCALES = (2, 4, 8)
+NETWORK_SCALES = {2: (2, 4), 4: (4,), 8: (8,)}
+"""Network scales that serve each output scale: x2 runs a x4 network (the shipped x4 weights by
+default) and resamples its output by 1/2 with an antialiased bicubic, until x2 weights exist."""
 
 
 def shipped_weights(scale: int) -> Path:
-    """The default weights for a scale, shipped in facesr_video/weights/."""
-    return WEIGHTS_DIR / f"sam-light-x{scale}.safetensors"
+    """The default weights for a scale, shipped in facesr_video/weights/ (x2: the x4 ones)."""
+    return WEIGHTS_DIR / f"sam-light-x{NETWORK_SCALES.get(scale, (scale,))[-1]}.safetensors"
 
 
 def installed_weights() -> list[Path]:
@@ -38,7 +41,7 @@ def check_weights(path: Path) -> WeightsInfo:
     Metadata (format, config, layout), every tensor against the config, the prior layout this
     version renders, and for a shipped file the scale its name promises.
     """
-    scale = next((s for s in FACE_SCALES if shipped_weights(s) == Path(path)), None)
+    scale = next((s for s in (4, 8) if shipped_weights(s) == Path(path)), None)
     _, info = load_model(path, expected_layout_version=LAYOUT_VERSION, scale=scale)
     return info
 
@@ -49,8 +52,8 @@ def resolve_network(
     """Load --weights (or the shipped default) for this scale and this prior layout."""
     if scale not in FACE_SCALES:
         raise ModelError(
-            f"the face network works at x4 and x8, not x{scale}",
-            "use --scale 4 or 8, or --faces none for a plain upscale",
+            f"the face network works at x2, x4 and x8, not x{scale}",
+            "use --scale 2, 4 or 8, or --faces none for a plain upscale",
         )
     path = Path(weights) if weights is not None else shipped_weights(scale)
     if path.is_dir():
@@ -66,7 +69,13 @@ def resolve_network(
             "--weights"
         )
         raise ModelError(f"network weights not found: {path}", hint)
-    return load_model(path, expected_layout_version=LAYOUT_VERSION, scale=scale, device=device)
+    network, info = load_model(path, expected_layout_version=LAYOUT_VERSION, device=device)
+    if info.config.scale not in NETWORK_SCALES[scale]:
+        raise ModelError(
+            f"{path.name} is a x{info.config.scale} model but x{scale} was asked for",
+            hint=f"use --scale {info.config.scale} or weights trained for x{scale}",
+        )
+    return network, info
 
 
 def resolve_face_model(path: Path | None) -> FaceModel:

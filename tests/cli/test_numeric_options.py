@@ -67,7 +67,8 @@ def test_enhance_refuses_bad_numbers(tmp_path: Path, capsys, clip: Path, flag, v
 def test_encoder_settings_are_checked_up_front(
     tmp_path: Path, capsys, clip: Path, codec, crf, preset, words
 ) -> None:
-    argv = ["enhance", str(clip), str(tmp_path / "o.mkv"), "-s", "2", "--codec", codec]
+    argv = ["enhance", str(clip), str(tmp_path / "o.mkv"), "-s", "2", "--faces", "none"]
+    argv += ["--codec", codec]
     argv += ["--crf", crf] if crf else ["--preset", preset]
     err = _refused(tmp_path, capsys, argv, words)
     assert err.count("\n") == 1 and err.startswith("error:")
@@ -75,7 +76,8 @@ def test_encoder_settings_are_checked_up_front(
 
 def test_svtav1_takes_crf_63(tmp_path: Path, capsys, clip: Path) -> None:
     out = tmp_path / "o.mkv"
-    argv = ["-q", "enhance", str(clip), str(out), "-s", "2", "--codec", "libsvtav1", "--crf", "63"]
+    argv = ["-q", "enhance", str(clip), str(out), "-s", "2", "--faces", "none"]
+    argv += ["--codec", "libsvtav1", "--crf", "63"]
     assert main([*argv, "--preset", "12"]) == 0 and out.is_file()
 
 

@@ -35,7 +35,7 @@ def _refused(tmp_path: Path, capsys, args: list[str], words: str) -> None:
 
 
 def _plain(clip: Path, out: Path, *more: str) -> list[str]:
-    return [str(clip), str(out), "--scale", "2", "--preset", "ultrafast", *more]
+    return [str(clip), str(out), "--scale", "2", "--faces", "none", "--preset", "ultrafast", *more]
 
 
 def test_report_onto_the_input_is_refused(tmp_path: Path, capsys, clip: Path) -> None:

@@ -185,11 +185,15 @@ def test_missing_face_model_names_both_ways_to_install(tmp_path, monkeypatch, ca
     assert not out.exists()
 
 
-def test_scale_two_falls_back_to_plain_with_a_note(tmp_path, capsys):
-    out = tmp_path / "out.mp4"
-    assert main(["enhance", str(SAMPLE), str(out), "--scale", "2"]) == 0
-    assert "x4 and x8" in capsys.readouterr().err
-    assert read_frames(out)[0].shape == (180, 240, 3)
+@pytest.mark.slow
+def test_scale_two_runs_the_x4_network_on_the_faces(tmp_path, face_model_env):
+    plain, ours = tmp_path / "plain.mp4", tmp_path / "ours.mp4"
+    assert main(["-q", "enhance", str(SAMPLE), str(plain), "-s", "2", "--faces", "none"]) == 0
+    assert main(["-q", "enhance", str(SAMPLE), str(ours), "-s", "2", "--crf", "0"]) == 0
+    plain_frame, our_frame = read_frames(plain)[30], read_frames(ours)[30]
+    assert our_frame.shape == plain_frame.shape == (180, 240, 3)
+    changed = np.abs(plain_frame.astype(int) - our_frame.astype(int)).max(axis=2) > 4
+    assert 100 < changed.sum() < 0.5 * changed.size  # the face, not the whole frame
 
 
 class CheckerNet(BicubicNet):
