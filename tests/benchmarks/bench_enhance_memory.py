@@ -69,6 +69,38 @@ def run_child(cmd: list[str], threads: int | None = None) -> tuple[float, float]
     return kilobytes / 1024, time.perf_counter() - started  # ru_maxrss is kB on Linux
 
 
+def memory_arguments(parser: argparse.ArgumentParser, short: int, long: int) -> None:
+    """The options every memory benchmark shares: input rate and lengths, threads, scale."""
+    parser.add_argument("--rate", type=int, default=3, help="input frames per second")
+    parser.add_argument("--short", type=int, default=short, help="seconds")
+    parser.add_argument("--long", type=int, default=long, help="seconds")
+    parser.add_argument("--scale", type=int, default=4, choices=(4, 8))
+    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per run")
+
+
+def print_weights(weights: Path, trained: bool, scale: int, threads: int) -> None:
+    """Which weights ran (and the warning if untrained) and the threads per run."""
+    print(f"weights: {weights}; OMP/OpenBLAS threads per run: {threads}")
+    if note := weights_note({scale: trained}):
+        print(note)
+
+
+def print_memory(rows: list[tuple], floor: float, imported: str, short: int, long: int) -> None:
+    """The table of runs (input s, frames, faces, peak RSS MiB, wall s), the long / short ratio
+    against TARGET_RATIO, the growth per extra frame, and the floor (python + `imported`)."""
+    print(f"\n{'input':>6} {'frames':>6} {'faces':>6} {'peak RSS MiB':>12} {'wall s':>7}")
+    for seconds, frames, faces, peak, wall in rows:
+        print(f"{seconds:>5}s {frames:>6} {faces:>6} {peak:12.1f} {wall:7.1f}")
+    ratio = rows[1][3] / rows[0][3]
+    ok = "ok" if ratio <= TARGET_RATIO else "MISSED"
+    print(f"\nratio {long} s / {short} s: {ratio:.3f} (target <= {TARGET_RATIO}: {ok})")
+    growth, extra = rows[1][3] - rows[0][3], rows[1][1] - rows[0][1]
+    print(
+        f"growth {growth:+.1f} MiB over {extra} more frames ({1024 * growth / extra:+.1f} kB/frame)"
+    )
+    print(f"floor (python + {imported} imported): {floor:.1f} MiB")
+
+
 def enhance_cmd(src: Path, out: Path, report: Path, scale: int, weights: Path, model: Path):
     return [
         sys.executable,
@@ -96,11 +128,7 @@ def enhance_cmd(src: Path, out: Path, report: Path, scale: int, weights: Path, m
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rate", type=int, default=3, help="input frames per second")
-    parser.add_argument("--short", type=int, default=10, help="seconds")
-    parser.add_argument("--long", type=int, default=60, help="seconds")
-    parser.add_argument("--scale", type=int, default=4, choices=(4, 8))
-    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per run")
+    memory_arguments(parser, short=10, long=60)
     parser.add_argument("--weights", type=Path)
     parser.add_argument("--face-model", type=Path, default=ICT_NPZ)
     args = parser.parse_args()
@@ -129,21 +157,8 @@ def main() -> None:
         f"enhance peak RSS, face path, {width}x{height} -> {width * args.scale}x"
         f"{height * args.scale} (x{args.scale}), {args.rate} fps, WH looped, audio copied"
     )
-    print(f"weights: {weights}; OMP/OpenBLAS threads per run: {args.threads}")
-    if note := weights_note({args.scale: trained}):
-        print(note)
-    print(f"\n{'input':>6} {'frames':>6} {'faces':>6} {'peak RSS MiB':>12} {'wall s':>7}")
-    for seconds, frames, faces, peak, wall in rows:
-        print(f"{seconds:>5}s {frames:>6} {faces:>6} {peak:12.1f} {wall:7.1f}")
-    ratio = rows[1][3] / rows[0][3]
-    ok = "ok" if ratio <= TARGET_RATIO else "MISSED"
-    print(f"\nratio {args.long} s / {args.short} s: {ratio:.3f} (target <= {TARGET_RATIO}: {ok})")
-    growth = rows[1][3] - rows[0][3]
-    extra = rows[1][1] - rows[0][1]
-    print(
-        f"growth {growth:+.1f} MiB over {extra} more frames ({1024 * growth / extra:+.1f} kB/frame)"
-    )
-    print(f"floor (python + facesr_video.pipeline.enhance imported): {floor:.1f} MiB")
+    print_weights(weights, trained, args.scale, args.threads)
+    print_memory(rows, floor, "facesr_video.pipeline.enhance", args.short, args.long)
 
 
 if __name__ == "__main__":
