@@ -170,6 +170,8 @@ def test_overwrite_replaces(tmp_path: Path, capsys, clip: Path) -> None:
             str(out),
             "--scale",
             "2",
+            "--faces",
+            "none",
             "--overwrite",
             "--preset",
             "ultrafast",

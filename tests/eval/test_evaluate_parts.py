@@ -232,8 +232,9 @@ def test_check_options(tmp_path: Path) -> None:
     check_options(EvaluateOptions((tmp_path,), out, 4, overwrite=True))
     with pytest.raises(OutputError, match="is a file"):
         check_options(EvaluateOptions((tmp_path,), out / "report.md", 4))
-    with pytest.raises(InputError, match="x4 and x8"):
-        check_options(EvaluateOptions((tmp_path,), tmp_path / "r2", 2))
+    check_options(EvaluateOptions((tmp_path,), tmp_path / "r2", 2))  # x2: the x4 network
+    with pytest.raises(InputError, match="x2, x4 and x8"):
+        check_options(EvaluateOptions((tmp_path,), tmp_path / "r2", 3))
     with pytest.raises(InputError, match="max-frames"):
         check_options(EvaluateOptions((tmp_path,), tmp_path / "r2", 4, max_frames=0))
 
