@@ -25,8 +25,8 @@ def train_command(
     scale: int = typer.Option(..., "--scale", "-s", help="4 or 8; must match the store."),
     degradation: str = typer.Option(
         DEFAULTS.degradation,
-        help="Low-res inputs made on the fly: video (clean or H.264), bicubic, h264, mixed, "
-        "realistic.",
+        help="Low-res inputs made on the fly: bicubic (clean), video (clean or H.264), h264, "
+        "mixed, realistic.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
     model: str = typer.Option(

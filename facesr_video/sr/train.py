@@ -73,7 +73,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 64
     degrade_on_the_fly: bool = True
-    degradation: str = "video"  # a name in degrade.recipes.DEGRADATIONS
+    degradation: str = "bicubic"  # a name in degrade.recipes.DEGRADATIONS (see MODEL_CARD: "video")
     scale_augment: tuple[float, float] = (0.35, 1.0)  # shrink range (1, 1 = off), see Augment
     flip: bool = True  # mirrored priors and coefficients (sr/mirror.py)
     face_model: str | None = None  # for mirroring identity weights; default: the installed one
