@@ -98,11 +98,10 @@ class PatchDataset(Dataset):
         scale, p = self.reader.scale, self.patch
         rng = np.random.default_rng(seed)
         n = s.lr.shape[0]
-        maps = s.priors if self.channels is None else s.priors[self.channels]
         coeffs = np.asarray(s.coeffs, dtype=np.float32).copy()
         shrink = self._shrink(rng, n) if self.train and self.degrade_on_the_fly else 1.0
         if shrink < 1.0:
-            hr, priors = _shrunk_patch(s.hr, maps, p * scale, shrink, rng)
+            hr, priors = _shrunk_patch(s.hr, s.priors, self.channels, p * scale, shrink, rng)
         else:
             if self.train:
                 y, x = (int(v) for v in rng.integers(0, n - p + 1, size=2))
@@ -110,7 +109,7 @@ class PatchDataset(Dataset):
                 y = x = (n - p) // 2
             big = slice(y * scale, (y + p) * scale), slice(x * scale, (x + p) * scale)
             hr = np.asarray(s.hr[big[0], big[1]])
-            priors = np.asarray(maps[:, big[0], big[1]], dtype=np.float32)
+            priors = _channels(s.priors[:, big[0], big[1]], self.channels).astype(np.float32)
         if self.degrade_on_the_fly:
             lr = degrade(hr, scale, rng, self.degrade_config)
         else:
@@ -137,8 +136,19 @@ class PatchDataset(Dataset):
         return float(np.exp(rng.uniform(np.log(floor), np.log(high))))
 
 
+def _channels(maps: np.ndarray, channels: list[int] | None) -> np.ndarray:
+    """The chosen channels of (C, h, w) maps; taken after the spatial cut, so a face crop's
+    full-size maps (up to 13 x 1024 x 1024) are never copied whole."""
+    return maps if channels is None else maps[channels]
+
+
 def _shrunk_patch(
-    hr: np.ndarray, maps: np.ndarray, out: int, shrink: float, rng: np.random.Generator
+    hr: np.ndarray,
+    maps: np.ndarray,
+    channels: list[int] | None,
+    out: int,
+    shrink: float,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A random HR region of side out/shrink resized to (out, out): image with Pillow's
     antialiased bicubic (as the degradation), maps with antialiased bilinear (float32)."""
@@ -149,7 +159,8 @@ def _shrunk_patch(
     image = Image.fromarray(np.ascontiguousarray(hr[window])).resize(
         (out, out), Image.Resampling.BICUBIC
     )
-    region_maps = torch.from_numpy(np.asarray(maps[:, window[0], window[1]], dtype=np.float32))
+    cut = _channels(maps[:, window[0], window[1]], channels)
+    region_maps = torch.from_numpy(np.asarray(cut, dtype=np.float32))
     resized = F.interpolate(
         region_maps[None], size=(out, out), mode="bilinear", align_corners=False, antialias=True
     )[0]

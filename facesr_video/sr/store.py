@@ -24,6 +24,7 @@ overwrites it. Keys in the manifest are what is stored, so a rerun skips them (n
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -385,3 +386,8 @@ def holdout_sources(sources: Sequence[str], fraction: float, seed: int = 0) -> l
     count = min(len(sources) - 1, max(1, round(fraction * len(sources))))
     picks = rng.choice(len(sources), size=count, replace=False)
     return sorted(sources[i] for i in picks)
+
+
+def match_sources(sources: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """Sources matching any pattern (exact ids or fnmatch globs such as 'frl_*/london_0?0_*')."""
+    return sorted(s for s in sources if any(fnmatch.fnmatchcase(s, p) for p in patterns))

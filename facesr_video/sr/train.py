@@ -11,13 +11,11 @@ sample sheet PNG and exports RUN/model.safetensors with the recipe in its metada
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
 import math
 import os
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ from facesr_video.sr.config import PRIOR_MODES, SAMConfig
 from facesr_video.sr.dataset import Augment, PatchDataset, SRBatch, StepBatchSampler
 from facesr_video.sr.mirror import CoefficientMirror, coefficient_mirror
 from facesr_video.sr.network import SAMNet, count_parameters, create_model
-from facesr_video.sr.store import LayoutInfo, StoreReader, holdout_sources
+from facesr_video.sr.store import LayoutInfo, StoreReader, holdout_sources, match_sources
 from facesr_video.sr.weights import save_model
 
 CHECKPOINT = "checkpoint.pt"
@@ -501,11 +499,6 @@ def _coefficient_mirror(config: TrainConfig, layout: LayoutInfo) -> CoefficientM
 def _say(config: TrainConfig, line: str) -> None:
     if not config.quiet:
         print(line, file=sys.stderr)
-
-
-def match_sources(sources: Sequence[str], patterns: Sequence[str]) -> list[str]:
-    """Sources matching any pattern (exact ids or fnmatch globs such as 'frl_*/london_0?0_*')."""
-    return sorted(s for s in sources if any(fnmatch.fnmatchcase(s, p) for p in patterns))
 
 
 def load_step(path: Path) -> int:

@@ -121,3 +121,12 @@ def test_split_by_source_is_disjoint(tmp_path: Path) -> None:
     assert {reader.keys[i].source for i in val} == set(held)
     assert not {reader.keys[i].source for i in train} & set(held)
     assert holdout_sources(["only"], 0.5) == []
+
+
+def test_holdout_patterns_match_exact_ids_and_globs() -> None:
+    from facesr_video.sr.store import match_sources
+
+    sources = ["frl_640/london_010_03.png", "frl_640/london_011_03.png", "congress/A5.jpg"]
+    assert match_sources(sources, ["frl_*/*_0?0*"]) == ["frl_640/london_010_03.png"]
+    assert match_sources(sources, ["congress/A5.jpg", "nothing"]) == ["congress/A5.jpg"]
+    assert match_sources(sources, []) == []
