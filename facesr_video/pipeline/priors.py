@@ -61,6 +61,21 @@ def fit_tensors(fits: Sequence[FaceFit], device: torch.device) -> dict[str, torc
     }
 
 
+def _vertices(model: FaceModel, t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    mean, ident, expr = _model_bases(model, t["identity"].device)
+    flat = mean + t["identity"] @ ident + t["expression"] @ expr  # (B, V*3)
+    vertices = flat.view(t["identity"].shape[0], model.num_vertices, 3)
+    cam = camera_vertices_torch(vertices, t["rotation"], t["translation"])
+    return cam, project_torch(cam, t["focal"], t["principal"])
+
+
+def fit_vertices(
+    model: FaceModel, fits: Sequence[FaceFit], device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Camera-space vertices (B, V, 3) and their low-resolution frame pixels (B, V, 2)."""
+    return _vertices(model, fit_tensors(fits, torch.device(device)))
+
+
 def crop_pixels(
     frame_xy: torch.Tensor, alignments: Sequence[Alignment], scale: int
 ) -> torch.Tensor:
@@ -85,11 +100,7 @@ def render_face_priors(
         raise ValueError(f"need one or more faces of one crop size, got sizes {sorted(sizes)}")
     device = torch.device(device)
     t = fit_tensors(fits, device)
-    mean, ident, expr = _model_bases(model, device)
-    flat = mean + t["identity"] @ ident + t["expression"] @ expr  # (B, V*3)
-    vertices = flat.view(len(fits), model.num_vertices, 3)
-    cam = camera_vertices_torch(vertices, t["rotation"], t["translation"])
-    frame_xy = project_torch(cam, t["focal"], t["principal"])
+    cam, frame_xy = _vertices(model, t)
     screen = crop_pixels(frame_xy, alignments, scale)
     layout = prior_layout(model)
     coefficients = pack_coefficients(

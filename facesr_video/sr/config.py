@@ -6,6 +6,9 @@ one by name with explicit overrides. Prior modes:
 - ``"none"``: no conditioning (SFT layers are identities), the ablation baseline;
 - ``"render"``: conditioned on the rendered prior maps only;
 - ``"all"``: prior maps plus the coefficient vector, projected to a few planes (feature transform).
+
+`frames` > 1 adds the neighbouring frames, registered by the 3D fits (sr/neighbours.py), fused into
+the shallow features (network.NeighbourFusion).
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ class SAMConfig:
     cond_channels: int = 32
     reduction: int = 8
     residual_scale: float = 1.0
+    # Frames the network sees: the current one and frames - 1 registered neighbours (odd window
+    # t-k..t+k); 1 is the single-frame network of the paper.
+    frames: int = 1
+    fusion_channels: int = 24
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
@@ -43,7 +50,10 @@ class SAMConfig:
             raise ValueError(f"prior_mode {self.prior_mode!r} needs prior_channels > 0")
         if self.prior_mode == "all" and self.coeff_dim <= 0:
             raise ValueError("prior_mode 'all' needs coeff_dim > 0")
-        for name in ("channels", "num_groups", "blocks_per_group", "cond_channels", "reduction"):
+        if self.frames < 1 or self.frames % 2 == 0:
+            raise ValueError(f"frames must be an odd window size (1, 3, 5, ...), got {self.frames}")
+        names = ("channels", "num_groups", "blocks_per_group", "cond_channels", "reduction")
+        for name in names + ("fusion_channels",):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
 
@@ -54,6 +64,11 @@ class SAMConfig:
     @property
     def uses_coeffs(self) -> bool:
         return self.prior_mode == "all"
+
+    @property
+    def neighbours(self) -> int:
+        """Registered neighbouring frames per input (0 for a single-frame network)."""
+        return self.frames - 1
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

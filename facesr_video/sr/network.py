@@ -132,6 +132,40 @@ class ResidualGroup(nn.Module):
         return x + self.conv(h)
 
 
+class NeighbourFusion(nn.Module):
+    """Registered neighbours -> features added to the current frame's shallow features.
+
+    Each neighbour is encoded with the current crop, its difference from it and its confidence
+    (shared weights, so any number of neighbours fits), then pooled weighted by confidence. The
+    output layer starts at zero: a fused network begins as its single-frame parent, and a face
+    without neighbours (cut, first frame, track start: confidence 0) gets exactly that network.
+    """
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.encode = nn.Sequential(
+            nn.Conv2d(7, hidden, 3, padding=1),
+            nn.LeakyReLU(0.1, inplace=True),
+            nn.Conv2d(hidden, hidden, 3, padding=1),
+            nn.LeakyReLU(0.1, inplace=True),
+        )
+        self.out = nn.Conv2d(hidden, channels, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(
+        self, lr: torch.Tensor, warped: torch.Tensor, confidence: torch.Tensor
+    ) -> torch.Tensor:
+        """lr (B, 3, h, w), warped (B, N, 3, h, w), confidence (B, N, 1, h, w) -> (B, C, h, w)."""
+        batch, count, _, height, width = warped.shape
+        current = lr[:, None].expand_as(warped)
+        x = torch.cat([current, warped - current, confidence], dim=2)
+        features = self.encode(x.reshape(batch * count, 7, height, width))
+        features = features.view(batch, count, -1, height, width)
+        weight = confidence / confidence.sum(1, keepdim=True).clamp(min=1.0)
+        return self.out((features * weight).sum(1))
+
+
 class Upsampler(nn.Sequential):
     """log2(scale) stages of conv + pixel shuffle x2: (B, C, h, w) -> (B, C, S*h, S*w)."""
 
@@ -155,6 +189,7 @@ class SAMNet(nn.Module):
         c = config.channels
         self.cond_net = ConditionNet(config) if config.uses_maps else None
         self.head = nn.Conv2d(3, c, 3, padding=1)
+        self.fusion = NeighbourFusion(c, config.fusion_channels) if config.neighbours > 0 else None
         self.groups = nn.ModuleList(ResidualGroup(config) for _ in range(config.num_groups))
         self.body_conv = nn.Conv2d(c, c, 3, padding=1)
         self.upsample = Upsampler(c, config.scale)
@@ -169,14 +204,25 @@ class SAMNet(nn.Module):
         lr: torch.Tensor,
         priors: torch.Tensor | None = None,
         coeffs: torch.Tensor | None = None,
+        warped: torch.Tensor | None = None,
+        confidence: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """lr (B, 3, h, w) in [0, 1]; priors (B, Cp, S*h, S*w); coeffs (B, D) -> (B, 3, S*h, S*w).
+        """lr (B, 3, h, w) in [0, 1]; priors (B, Cp, S*h, S*w); coeffs (B, D); for a multi-frame
+        network warped neighbours (B, N, 3, h, w) and confidences (B, N, 1, h, w), or None for
+        none at all -> (B, 3, S*h, S*w).
 
         The output is not clamped (training wants the gradient); clamp to [0, 1] for display.
         """
         self._check_inputs(lr, priors, coeffs)
         cond = self.cond_net(priors, coeffs) if self.cond_net is not None else None
         shallow = self.head(lr)
+        if self.fusion is not None and warped is not None and confidence is not None:
+            if warped.shape[2:] != (3, *lr.shape[2:]) or confidence.shape[:2] != warped.shape[:2]:
+                raise ValueError(
+                    f"warped must be (B, N, 3, h, w) with confidence (B, N, 1, h, w), got "
+                    f"{tuple(warped.shape)} and {tuple(confidence.shape)}"
+                )
+            shallow = shallow + self.fusion(lr, warped, confidence)
         h = shallow
         for group in self.groups:
             h = group(h, cond)
