@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app
-from facesr_video.cli.options import float_option
+from facesr_video.cli.options import check_frames, check_registration, float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.pipeline.enhance import EnhanceOptions, enhance
 from facesr_video.pipeline.face_stage import PASTE_MODES, FaceOptions
@@ -78,6 +78,18 @@ def enhance_command(
     paste: str = typer.Option(
         "crop", "--paste", help="crop (whole SR crop, feathered border) or mesh (face only)."
     ),
+    frames: int | None = typer.Option(
+        None,
+        "--frames",
+        min=1,
+        show_default="the network's (5 for the shipped weights)",
+        help="Frames t-k..t+k the network fuses (odd; 1: each frame alone).",
+    ),
+    registration: str = typer.Option(
+        "mesh",
+        "--registration",
+        help="How neighbours are registered: mesh (the 3D fits) or box (face boxes alone).",
+    ),
 ) -> None:
     """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept."""
     if faces not in FACE_CHOICES:
@@ -103,6 +115,8 @@ def enhance_command(
             debug_overlay=debug_overlay,
             threads=threads,
             paste=paste,
+            frames=check_frames(frames),
+            registration=check_registration(registration),
         )
     )
     enhance(

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app
-from facesr_video.cli.options import float_option
+from facesr_video.cli.options import check_frames, check_registration, float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.eval.evaluate import EvaluateOptions, evaluate
 
@@ -52,6 +52,24 @@ def evaluate_command(
     paste: str = typer.Option(
         "crop", "--paste", help="crop (whole SR crop, feathered border) or mesh (face only)."
     ),
+    frames: int | None = typer.Option(
+        None,
+        "--frames",
+        min=1,
+        show_default="the network's",
+        help="Frames the network sees (odd; 1: no neighbours).",
+    ),
+    registration: str = typer.Option(
+        "mesh", "--registration", help="Neighbours registered by the 3D fits (mesh) or boxes."
+    ),
+    weights_single_frame: Path | None = typer.Option(
+        None, help="Also evaluate these single-frame weights, as ours-single-frame."
+    ),
+    one_frame_too: bool = typer.Option(
+        True,
+        "--one-frame-too/--no-one-frame-too",
+        help="With a multi-frame network, also run it without neighbours (ours-1-frame).",
+    ),
 ) -> None:
     """Shrink each clip by --scale, restore it with bicubic and ours, score the faces, report."""
     evaluate(
@@ -71,6 +89,10 @@ def evaluate_command(
             overwrite=overwrite,
             degradation=degradation,
             paste=paste,
+            frames=check_frames(frames),
+            registration=check_registration(registration),
+            weights_single_frame=weights_single_frame,
+            one_frame_too=one_frame_too,
             quiet=cli_state.quiet,
         )
     )

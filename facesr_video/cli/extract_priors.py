@@ -54,6 +54,21 @@ def extract_priors_command(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the realistic degradation."),
     device: str = typer.Option("auto", "--device", help="Render on auto, cpu or cuda."),
     shard_size: int = typer.Option(256, "--shard-size", min=1, help="Samples per store shard."),
+    neighbours: int = typer.Option(
+        0,
+        "--neighbours",
+        min=0,
+        max=4,
+        help="Store frames t-K..t+K with each video face, registered by the 3D fits and by the "
+        "boxes (for `train --frames`); 0: single-frame store.",
+    ),
+    sample_every: int = typer.Option(
+        1,
+        "--sample-every",
+        min=1,
+        help="Store every N-th analysed frame's faces (every frame is still fitted, so the "
+        "neighbours of a sample are the frames next to it).",
+    ),
 ) -> None:
     """Fit the 3D face model to every face and store aligned crops, coefficients and priors."""
     from facesr_video.pipeline.extract import ExtractOptions, extract_priors
@@ -74,6 +89,8 @@ def extract_priors_command(
             seed=seed,
             device=device,
             shard_size=shard_size,
+            neighbours=neighbours,
+            sample_every=sample_every,
             quiet=cli_state.quiet,
         )
     )

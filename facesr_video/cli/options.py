@@ -42,3 +42,23 @@ def finite_in(low: float | None, high: float | None) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def check_frames(frames: int | None) -> int | None:
+    """--frames: an odd window (the current frame and as many neighbours before as after)."""
+    if frames is not None and frames % 2 == 0:
+        raise typer.BadParameter(
+            f"must be odd (1, 3, 5, ...): frames t-k..t+k, not {frames}", param_hint="--frames"
+        )
+    return frames
+
+
+def check_registration(registration: str) -> str:
+    """--registration: mesh or box."""
+    from facesr_video.sr.neighbours import REGISTRATIONS
+
+    if registration not in REGISTRATIONS:
+        raise typer.BadParameter(
+            f"use one of {', '.join(REGISTRATIONS)}", param_hint="--registration"
+        )
+    return registration

@@ -83,6 +83,18 @@ def train_command(
     face_model: Path | None = typer.Option(
         None, "--face-model", help="Face model of the store (to mirror identity weights)."
     ),
+    frames: int = typer.Option(
+        DEFAULTS.frames,
+        "--frames",
+        min=1,
+        help="Frames the network sees: the current one and its neighbours (odd; > 1 needs a "
+        "store made with extract-priors --neighbours).",
+    ),
+    registration: str = typer.Option(
+        DEFAULTS.registration,
+        "--registration",
+        help="How neighbours are registered: mesh (the 3D fits) or box (the face boxes alone).",
+    ),
 ) -> None:
     """Train the 3D-prior-guided SR network; writes RUN/model.safetensors."""
     config = TrainConfig(
@@ -105,6 +117,8 @@ def train_command(
         flip=flip,
         scale_augment=_pair(scale_augment, "--scale-augment"),
         face_model=str(face_model) if face_model else None,
+        frames=frames,
+        registration=registration,
         quiet=cli_state.quiet,
         expected_layout_version=LAYOUT_VERSION,  # the store must hold the priors enhance renders
     )

@@ -37,7 +37,9 @@ from facesr_video.eval.results import (
     METHOD_BICUBIC,
     METHOD_NO_PRIORS,
     METHOD_NO_SMOOTHING,
+    METHOD_ONE_FRAME,
     METHOD_OURS,
+    METHOD_SINGLE_FRAME,
     ClipResult,
     MethodScores,
     ReportMeta,
@@ -80,6 +82,10 @@ class EvaluateOptions:
     quiet: bool = False
     paste: str = "crop"  # FaceOptions.paste
     degradation: str = "bicubic"  # bicubic | h264 (then libx264 CRF 23 over the LR clip)
+    frames: int | None = None  # FaceOptions.frames (None: the network's window)
+    registration: str = "mesh"  # FaceOptions.registration
+    weights_single_frame: Path | None = None  # also run these (single-frame) weights
+    one_frame_too: bool = True  # a multi-frame ours is also run without neighbours
 
     def command_line(self) -> str:
         """The equivalent command, written into the report so a reader can reproduce it."""
@@ -88,6 +94,8 @@ class EvaluateOptions:
         for flag, value in (
             ("--weights", self.weights),
             ("--weights-no-priors", self.weights_no_priors),
+            ("--weights-single-frame", self.weights_single_frame),
+            ("--frames", self.frames),
             ("--face-model", self.face_model),
             ("--max-frames", self.max_frames),
         ):
@@ -105,6 +113,10 @@ class EvaluateOptions:
             words += ["--degradation", self.degradation]
         if self.paste != "crop":
             words += ["--paste", self.paste]
+        if self.registration != "mesh":
+            words += ["--registration", self.registration]
+        if not self.one_frame_too:
+            words.append("--no-one-frame-too")
         return shlex.join(words)
 
 
@@ -205,6 +217,8 @@ def build_methods(
         min_face=options.min_face,
         smooth_lag=options.smooth_lag,
         paste=options.paste,
+        frames=options.frames,
+        registration=options.registration,
     )
     scale = options.scale
 
@@ -235,6 +249,17 @@ def build_methods(
         plain = replace(face, weights=options.weights_no_priors)
         methods.append(MethodSpec(METHOD_NO_PRIORS, face_stage(plain_net, plain_info, plain)))
         settings["weights (no priors)"] = str(options.weights_no_priors)
+    window = options.frames or info.config.frames
+    settings["frames (window)"] = f"{window}, registration {options.registration}"
+    if window > 1 and options.one_frame_too:
+        alone = replace(face, frames=1)
+        methods.append(MethodSpec(METHOD_ONE_FRAME, face_stage(network, info, alone)))
+    if options.weights_single_frame is not None:
+        single_net, single_info = resolve_network(options.weights_single_frame, scale, device)
+        check_model_matches_weights(model, single_info)
+        single = replace(face, weights=options.weights_single_frame, frames=1)
+        methods.append(MethodSpec(METHOD_SINGLE_FRAME, face_stage(single_net, single_info, single)))
+        settings["weights (single frame)"] = str(options.weights_single_frame)
     if options.no_smoothing_too:
         raw = replace(face, smoothing=False)
         methods.append(MethodSpec(METHOD_NO_SMOOTHING, face_stage(network, info, raw)))

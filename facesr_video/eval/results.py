@@ -19,6 +19,8 @@ METHOD_OURS = "ours"
 METHOD_BICUBIC = "bicubic"
 METHOD_NO_PRIORS = "ours-no-priors"
 METHOD_NO_SMOOTHING = "ours-no-smoothing"
+METHOD_ONE_FRAME = "ours-1-frame"  # a multi-frame network given no neighbours
+METHOD_SINGLE_FRAME = "ours-single-frame"  # other weights, trained single-frame
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) pixels
 

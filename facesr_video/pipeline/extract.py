@@ -18,7 +18,7 @@ import math
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,19 +35,28 @@ from facesr_video.morph.face_model import FaceModel
 from facesr_video.morph.fit import FaceFit
 from facesr_video.morph.formats import load_face_model
 from facesr_video.morph.install import resolve_face_model_path
-from facesr_video.pipeline.analysis import AnalysedFrame, AnalysisConfig, SequenceAnalyser
+from facesr_video.pipeline.analysis import (
+    AnalysedFrame,
+    AnalysisConfig,
+    FaceState,
+    SequenceAnalyser,
+)
 from facesr_video.pipeline.extract_log import ExtractLog, SkipRecord
 from facesr_video.pipeline.extract_overlay import OverlayWriter
 from facesr_video.pipeline.extract_sheet import write_contact_sheet
 from facesr_video.pipeline.inputs import InputItem, list_inputs, read_image
+from facesr_video.pipeline.motion import face_motion
 from facesr_video.pipeline.priors import render_face_priors
 from facesr_video.pipeline.timing import StageTimes
+from facesr_video.pipeline.window import FrameWindow, Window, window_offsets
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import prior_layout
+from facesr_video.sr.neighbours import REGISTRATIONS
 from facesr_video.sr.store import (
     MANIFEST,
     SHARD_BYTES,
     LayoutInfo,
+    NeighbourSample,
     StoreReader,
     StoreSample,
     StoreWriter,
@@ -86,6 +95,8 @@ class ExtractOptions:
     shard_size: int = 256  # samples per shard at most
     shard_bytes: int = SHARD_BYTES  # bytes per shard at most: what is held before writing one
     render_batch: int = 16
+    neighbours: int = 0  # store frames t-K..t+K (K = this) with each video sample, registered
+    sample_every: int = 1  # store every N-th analysed frame's faces (neighbours use all frames)
     device: str = "auto"
     sheet_rows: int = 12
     quiet: bool = False
@@ -146,6 +157,9 @@ class _FaceJob:
     lr: np.ndarray  # (n, n, 3) uint8
     fit: FaceFit
     alignment: Alignment  # LR frame -> LR crop
+    face: FaceState | None = None  # with neighbours: the face, for the motion
+    neighbour_faces: tuple[FaceState | None, ...] = ()
+    neighbour_hr: np.ndarray | None = None  # (N, S*n, S*n, 3) uint8 in this crop's window
 
 
 @dataclass
@@ -203,6 +217,8 @@ class _Extractor:
             f"detect_every={options.detect_every} min_confidence={options.min_confidence:g} "
             f"degradation={options.degradation} seed={options.seed}"
         )
+        if options.neighbours or options.sample_every > 1:  # old stores' records stay valid
+            self.settings += f" neighbours={options.neighbours} sample_every={options.sample_every}"
 
     # -- per source ------------------------------------------------------------------------
 
@@ -239,7 +255,7 @@ class _Extractor:
         frames = analyser.push(0, lr, _Payload(0, hr, lr)) + analyser.finish()
         self.counters.times.add("analyse", time.perf_counter() - start)
         self.counters.frames += 1
-        stored = self._take(item.source, frames, skips)
+        stored = self._take(item.source, [(f, ()) for f in frames], skips)
         faces = analyser.stats.faces
         if faces.observations == 0:
             skips["face too small" if faces.skipped_small else "no face"] = 1
@@ -258,6 +274,7 @@ class _Extractor:
                 self.options.out / OVERLAY_DIR, item.source, info, self.model, self.options.scale
             )
         frames = self._frames(item)
+        window = FrameWindow[_Payload](window_offsets(self.options.neighbours))
         try:
             taken = 0
             while True:
@@ -275,11 +292,11 @@ class _Extractor:
                 self.counters.times.add("analyse", time.perf_counter() - start)
                 taken += 1
                 self.counters.frames += 1
-                self._take(item.source, ready, skips, overlay)
+                self._take(item.source, window.push(ready), skips, overlay)
             start = time.perf_counter()
             ready = analyser.finish()
             self.counters.times.add("analyse", time.perf_counter() - start)
-            self._take(item.source, ready, skips, overlay)
+            self._take(item.source, window.push(ready) + window.finish(), skips, overlay)
         finally:
             if overlay is not None:
                 overlay.close()
@@ -313,17 +330,19 @@ class _Extractor:
     def _take(
         self,
         source: str,
-        frames: list[AnalysedFrame[_Payload]],
+        frames: list[tuple[AnalysedFrame[_Payload], Window[_Payload]]],
         skips: dict[str, int],
         overlay: OverlayWriter | None = None,
     ) -> int:
         """Queue the reliable, not yet stored faces of analysed frames; returns how many."""
         taken = 0
         scale = self.options.scale
-        for analysed in frames:
+        for analysed, window in frames:
             payload = analysed.payload
             if overlay is not None:
                 overlay.write(analysed)
+            if analysed.index % self.options.sample_every:
+                continue
             for face in analysed.faces:
                 if not face.reliable or face.confidence < self.options.min_confidence:
                     skips["unreliable fit"] = skips.get("unreliable fit", 0) + 1
@@ -338,12 +357,31 @@ class _Extractor:
                 job = _FaceJob(
                     source, face.track_id, payload.frame_index, hr, lr, face.fit, face.alignment
                 )
+                if self.options.neighbours:
+                    job = self._with_neighbours(job, face, window)
                 group = self._queue.setdefault(face.alignment.crop_size, [])
                 group.append(job)
                 taken += 1
                 if len(group) >= self.options.render_batch:
                     self._render(face.alignment.crop_size)
         return taken
+
+    def _with_neighbours(
+        self, job: _FaceJob, face: FaceState, window: Window[_Payload]
+    ) -> _FaceJob:
+        """The job plus the same track's face in each neighbour frame and those frames' pixels
+        in this crop's window (zeros and None where the face is not there)."""
+        hr_alignment = face.alignment.scaled(self.options.scale)
+        faces: list[FaceState | None] = []
+        pixels = np.zeros((len(window), *job.hr.shape), np.uint8)
+        for i, frame in enumerate(window):
+            other = None
+            if frame is not None:
+                other = next((f for f in frame.faces if f.track_id == face.track_id), None)
+            faces.append(other)
+            if other is not None and frame is not None:
+                pixels[i] = crop_region(frame.payload.hr, hr_alignment)
+        return replace(job, face=face, neighbour_faces=tuple(faces), neighbour_hr=pixels)
 
     def _render_all(self) -> None:
         for size in list(self._queue):
@@ -366,17 +404,51 @@ class _Extractor:
         coefficients = priors.coefficients
         assert coefficients is not None
         coeffs = coefficients.float().cpu().numpy()
+        neighbours = self._neighbour_samples(jobs)
         self.counters.times.add("render", time.perf_counter() - start)
         start = time.perf_counter()
         for i, job in enumerate(jobs):
             sample = StoreSample(
-                job.hr, job.lr, maps[i], coeffs[i], job.source, job.track, job.frame
+                job.hr,
+                job.lr,
+                maps[i],
+                coeffs[i],
+                job.source,
+                job.track,
+                job.frame,
+                neighbours.get(i),
             )
             if self.writer.append(sample):  # writes a shard when one is full
                 self.counters.stored += 1
                 self._samples[job.source] = self._samples.get(job.source, 0) + 1
         self.counters.times.add("write", time.perf_counter() - start)
         self._record_done()
+
+    def _neighbour_samples(self, jobs: list[_FaceJob]) -> dict[int, NeighbourSample]:
+        """Motion (both registrations) of the jobs that have neighbours, by job position."""
+        chosen = [i for i, j in enumerate(jobs) if j.face is not None]
+        if not chosen:
+            return {}
+        faces = [jobs[i].face for i in chosen]
+        rows = [jobs[i].neighbour_faces for i in chosen]
+        motions = {}
+        with torch.no_grad():
+            for name in REGISTRATIONS:
+                motion = face_motion(self.model, faces, rows, name, self.device)  # type: ignore[arg-type]
+                motions[name] = (
+                    motion.flow.to(torch.float16).cpu().numpy(),
+                    motion.confidence.to(torch.float16).cpu().numpy(),
+                )
+        samples = {}
+        for k, i in enumerate(chosen):
+            hr = jobs[i].neighbour_hr
+            assert hr is not None
+            samples[i] = NeighbourSample(
+                hr=hr,
+                flow={name: m[0][k] for name, m in motions.items()},
+                confidence={name: m[1][k] for name, m in motions.items()},
+            )
+        return samples
 
     def _record_done(self) -> None:
         """Once a shard was written: record the finished sources now wholly in shards."""
@@ -410,6 +482,8 @@ def _check(options: ExtractOptions) -> None:
         raise InputError(f"--scale must be 4 or 8, got {options.scale}")
     if options.every < 1:
         raise InputError(f"--every must be at least 1, got {options.every}")
+    if options.neighbours < 0 or options.sample_every < 1:
+        raise InputError("--neighbours must be >= 0 and --sample-every >= 1")
     if options.max_frames is not None and options.max_frames < 1:
         raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")
     if options.degradation not in DEGRADATIONS:
@@ -432,7 +506,14 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
     info = LayoutInfo(layout.version, layout.channels, layout.num_coefficients)
     out = options.out
     created = not (out / MANIFEST).exists() and not (out.is_dir() and any(out.iterdir()))
-    writer = StoreWriter(out, options.scale, info, options.shard_size, options.shard_bytes)
+    writer = StoreWriter(
+        out,
+        options.scale,
+        info,
+        options.shard_size,
+        options.shard_bytes,
+        window_offsets(options.neighbours),
+    )
     extractor = _Extractor(options, model, writer, device)
     already = 0
     try:

@@ -35,16 +35,19 @@ from facesr_video.pipeline.analysis import (
 )
 from facesr_video.pipeline.background import upscale_frame
 from facesr_video.pipeline.blend import FadeWeight, border_ramp, feathered_mask, match_colour
+from facesr_video.pipeline.motion import face_motion, frame_positions
 from facesr_video.pipeline.priors import render_face_priors
 from facesr_video.pipeline.timing import StageTimes
+from facesr_video.pipeline.window import FrameWindow, Window, window_offsets
 from facesr_video.render.layout import prior_layout
+from facesr_video.sr.neighbours import NeighbourInputs, warp_neighbours
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo
 from facesr_video.video.decode import Frame
 
 IN_FLIGHT = 2  # analysed frames queued for the SR worker
 
-STAGES = ("decode", "detect", "fit", "smooth", "render", "sr", "blend", "encode")
+STAGES = ("decode", "detect", "fit", "smooth", "render", "motion", "sr", "blend", "encode")
 
 
 PASTE_MODES = ("crop", "mesh")
@@ -71,6 +74,10 @@ class FaceOptions:
     # crop: the whole SR crop, feathered at its border (what the network was trained on; +0.19 dB
     # on the White House clips at x4); mesh: only the render's coverage, eroded.
     paste: str = "crop"
+    # Frames the network sees (odd): the current one and its neighbours, registered by the 3D
+    # fits. None: the network's own window (1 for single-frame weights).
+    frames: int | None = None
+    registration: str = "mesh"  # mesh | box (the face boxes alone: the ablation)
 
 
 @dataclass
@@ -130,6 +137,13 @@ class FaceStage:
         config = network.config
         self.prior_mode = config.prior_mode
         self._channel_index = self._resolve_channels(weights_info.layout_channels)
+        self.frames = options.frames or config.frames
+        if self.frames > 1 and config.neighbours == 0:
+            raise ModelError(
+                f"--frames {self.frames} needs multi-frame weights; these are single-frame",
+                "use --frames 1, or weights trained with `train --frames N`",
+            )
+        self.offsets = window_offsets((self.frames - 1) // 2)
         self.analysis_config = AnalysisConfig(
             faces=AnalyzerConfig(
                 detector=options.detector,
@@ -171,6 +185,7 @@ class FaceStage:
         worker renders, super-resolves and blends (torch releases the GIL), so both CPU cores
         work. At most `IN_FLIGHT` frames wait in between: memory stays bounded."""
         self.analyser = analyser = SequenceAnalyser(self.model, self.analysis_config)
+        window: FrameWindow[Frame] = FrameWindow(self.offsets)
         iterator = iter(frames)
         in_flight: deque[Future[Frame]] = deque()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facesr-sr") as worker:
@@ -183,12 +198,13 @@ class FaceStage:
                         break
                     ready = analyser.push(frame.index, frame.rgb, frame)
                     self._sync_analysis_times()
-                    for analysed in ready:
-                        in_flight.append(worker.submit(self.enhance_frame, analysed))
+                    for analysed, neighbours in window.push(ready):
+                        in_flight.append(worker.submit(self.enhance_frame, analysed, neighbours))
                     while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
                         yield in_flight.popleft().result()
-                for analysed in analyser.finish():
-                    in_flight.append(worker.submit(self.enhance_frame, analysed))
+                ready = window.push(analyser.finish()) + window.finish()
+                for analysed, neighbours in ready:
+                    in_flight.append(worker.submit(self.enhance_frame, analysed, neighbours))
                 while in_flight:
                     yield in_flight.popleft().result()
             finally:
@@ -199,8 +215,11 @@ class FaceStage:
         if self.analyser is not None:
             self.times.update(self.analyser.seconds)
 
-    def enhance_frame(self, analysed: AnalysedFrame[Frame]) -> Frame:
-        """The upscaled frame with its faces super-resolved and blended in."""
+    def enhance_frame(
+        self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame] = ()
+    ) -> Frame:
+        """The upscaled frame with its faces super-resolved and blended in; `neighbours` are the
+        analysed frames at `self.offsets` (None where there is none)."""
         frame = analysed.payload
         started = time.perf_counter()
         output = upscale_frame(frame.rgb, self.scale, self.background)
@@ -226,7 +245,7 @@ class FaceStage:
         for track_id in [t for t in self._fades if t not in seen]:
             del self._fades[track_id]
         if active:
-            output = self._enhance_faces(frame.rgb, np.array(output), active)
+            output = self._enhance_faces(frame.rgb, np.array(output), active, neighbours)
             self.faces_enhanced += len(active)
         self._frames_out += 1
         if self.overlay_sink is not None:
@@ -236,7 +255,11 @@ class FaceStage:
     # -- faces -----------------------------------------------------------------------------
 
     def _enhance_faces(
-        self, lr_rgb: np.ndarray, hr_rgb: np.ndarray, faces: list[tuple[FaceState, float]]
+        self,
+        lr_rgb: np.ndarray,
+        hr_rgb: np.ndarray,
+        faces: list[tuple[FaceState, float]],
+        neighbours: Window[Frame] = (),
     ) -> np.ndarray:
         by_size: dict[int, list[tuple[FaceState, float]]] = defaultdict(list)
         for face, weight in faces:
@@ -246,7 +269,7 @@ class FaceStage:
         for size, group in by_size.items():
             for start in range(0, len(group), self.options.batch_size):
                 batch = group[start : start + self.options.batch_size]
-                crops, coverage = self._super_resolve(lr, [f for f, _ in batch], size)
+                crops, coverage = self._super_resolve(lr, [f for f, _ in batch], size, neighbours)
                 started = time.perf_counter()
                 for (face, weight), crop, cover in zip(batch, crops, coverage, strict=True):
                     hr_rgb = self._paste(hr_rgb, face, crop[None], cover[None], weight)
@@ -254,7 +277,11 @@ class FaceStage:
         return hr_rgb
 
     def _super_resolve(
-        self, lr_frame: torch.Tensor, faces: list[FaceState], size: int
+        self,
+        lr_frame: torch.Tensor,
+        faces: list[FaceState],
+        size: int,
+        neighbours: Window[Frame] = (),
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """SR crops (B, 3, S*n, S*n) in [0, 1] and coverage (B, 1, S*n, S*n) of faces of size n."""
         started = time.perf_counter()
@@ -271,11 +298,14 @@ class FaceStage:
         lr_crops = warp_affine(lr_frame.expand(len(faces), -1, -1, -1), matrices, size)
         maps = priors.maps[:, self._channel_index] if self._channel_index else None
         coeffs = priors.coefficients if self.network.config.uses_coeffs else None
+        fused = self._neighbour_inputs(lr_crops, faces, neighbours) if self.offsets else None
         with torch.inference_mode():
             out = self.network(
                 lr_crops.to(self.dtype),
                 None if maps is None else maps.to(self.dtype),
                 None if coeffs is None else coeffs.to(self.dtype),
+                None if fused is None else fused.warped.to(self.dtype),
+                None if fused is None else fused.confidence.to(self.dtype),
             )
         sr = out.float().clamp(0.0, 1.0)
         if self.network_scale != self.scale:  # x2 from the x4 network
@@ -293,6 +323,25 @@ class FaceStage:
         mask = F.interpolate(mask_lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
         self.times.add("sr", time.perf_counter() - started)
         return sr, mask
+
+    def _neighbour_inputs(
+        self, lr_crops: torch.Tensor, faces: list[FaceState], neighbours: Window[Frame]
+    ) -> NeighbourInputs:
+        """The same faces in the neighbour frames, registered onto these crops and warped."""
+        rows = [[_same_track(frame, face.track_id) for frame in neighbours] for face in faces]
+        started = time.perf_counter()
+        with torch.inference_mode():
+            motion = face_motion(self.model, faces, rows, self.options.registration, self.device)
+        self.times.add("motion", time.perf_counter() - started)
+        positions = torch.stack(
+            [frame_positions(face.alignment, motion.flow[b]) for b, face in enumerate(faces)]
+        )
+        images, positions, inside = _windows(
+            [frame.payload.rgb if frame is not None else None for frame in neighbours],
+            positions,
+            self.device,
+        )
+        return warp_neighbours(lr_crops, images, positions, motion.confidence * inside)
 
     def _paste(
         self,
@@ -333,3 +382,42 @@ class FaceStage:
             for x, y in face.landmarks68:
                 draw.point((float(x), float(y)), fill=(255, 230, 0))
         return np.asarray(image)
+
+
+def _same_track(frame: AnalysedFrame[Frame] | None, track_id: int) -> FaceState | None:
+    if frame is None:
+        return None
+    return next((f for f in frame.faces if f.track_id == track_id), None)
+
+
+def _windows(
+    frames: list[np.ndarray | None], positions: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cut from each neighbour frame the window its positions reach, so only the face's region
+    is converted to float (not B x N whole frames).
+
+    frames: N (H, W, 3) uint8 frames (None: missing); positions (B, N, n, n, 2) frame pixels.
+    Returns images (B, N, 3, w, w), positions in them, and `inside` (B, N, 1, n, n): 1 where the
+    position lies in the frame (the window's border repeats the frame's edge, as sampling would).
+    """
+    batch, count, n = positions.shape[0], positions.shape[1], positions.shape[2]
+    low = torch.floor(positions.amin(dim=(2, 3))) - 1  # (B, N, 2)
+    span = positions.amax(dim=(2, 3)) - low  # (B, N, 2)
+    side = max(int(torch.ceil(span.max()).item()) + 2, 1)
+    images = torch.zeros((batch, count, 3, side, side), device=device)
+    inside = torch.zeros((batch, count, 1, n, n), device=device)
+    offsets = torch.arange(side)
+    for i, rgb in enumerate(frames):
+        if rgb is None:
+            continue
+        height, width = rgb.shape[:2]
+        for b in range(batch):
+            x0, y0 = int(low[b, i, 0]), int(low[b, i, 1])
+            xs = (x0 + offsets).clamp(0, width - 1).numpy()
+            ys = (y0 + offsets).clamp(0, height - 1).numpy()
+            cut = np.ascontiguousarray(rgb[ys[:, None], xs[None, :]])
+            images[b, i] = torch.from_numpy(cut).to(device).permute(2, 0, 1).float() / 255.0
+            x, y = positions[b, i, ..., 0], positions[b, i, ..., 1]
+            ok = (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+            inside[b, i, 0] = ok.float()
+    return images, positions - low[:, :, None, None, :], inside

@@ -25,16 +25,25 @@ from torch.utils.data import Dataset, Sampler
 
 from facesr_video.degrade.recipes import DegradeConfig, degrade
 from facesr_video.sr.mirror import CoefficientMirror, mirror_maps
-from facesr_video.sr.store import StoreReader
+from facesr_video.sr.neighbours import sample_pixels
+from facesr_video.sr.store import StoreReader, StoreSample
+
+NEIGHBOUR_MARGIN = 4  # LR px of each neighbour read around the patch (motion reaches into it)
 
 
 class SRBatch(NamedTuple):
-    """lr (B, 3, p, p), hr (B, 3, S*p, S*p) in [0, 1]; priors (B, C, S*p, S*p); coeffs (B, D)."""
+    """lr (B, 3, p, p), hr (B, 3, S*p, S*p) in [0, 1]; priors (B, C, S*p, S*p); coeffs (B, D);
+    neighbours (N = 0 for single-frame training): nb_lr (B, N, 3, p + 2M, p + 2M) their
+    low-resolution windows, nb_pos (B, N, p, p, 2) where each patch pixel lies in them, nb_conf
+    (B, N, 1, p, p) (sr/neighbours.warp_neighbours turns these into network inputs)."""
 
     lr: torch.Tensor
     hr: torch.Tensor
     priors: torch.Tensor
     coeffs: torch.Tensor
+    nb_lr: torch.Tensor
+    nb_pos: torch.Tensor
+    nb_conf: torch.Tensor
 
     def to(self, device: torch.device | str) -> SRBatch:
         return SRBatch(*(t.to(device, non_blocking=True) for t in self))
@@ -69,6 +78,8 @@ class PatchDataset(Dataset):
         augment: Augment = Augment(),  # noqa: B008
         mirror: CoefficientMirror | None = None,
         coeffs_used: bool = True,
+        neighbours: int = 0,
+        registration: str = "mesh",
     ) -> None:
         small = [i for i in indices if reader.lr_sizes[i] < patch]
         if small:
@@ -88,6 +99,10 @@ class PatchDataset(Dataset):
         self.augment = augment
         self.mirror = mirror
         self.can_flip = augment.flip and (mirror is not None or not coeffs_used)
+        self.registration = registration
+        self.neighbour_index = neighbour_indices(reader.neighbours, neighbours)
+        if neighbours and not degrade_on_the_fly:
+            raise ValueError("neighbours are degraded on the fly; degrade_on_the_fly must be on")
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -101,12 +116,17 @@ class PatchDataset(Dataset):
         coeffs = np.asarray(s.coeffs, dtype=np.float32).copy()
         shrink = self._shrink(rng, n) if self.train and self.degrade_on_the_fly else 1.0
         if shrink < 1.0:
-            hr, priors = _shrunk_patch(s.hr, s.priors, self.channels, p * scale, shrink, rng)
+            side = s.hr.shape[0]
+            region = min(side, int(round(p * scale / shrink)))
+            y_hr, x_hr = (int(v) for v in rng.integers(0, side - region + 1, size=2))
+            window = HRWindow(y_hr, x_hr, region)
+            hr, priors = _shrunk_patch(s.hr, s.priors, self.channels, p * scale, window)
         else:
             if self.train:
                 y, x = (int(v) for v in rng.integers(0, n - p + 1, size=2))
             else:
                 y = x = (n - p) // 2
+            window = HRWindow(y * scale, x * scale, p * scale)
             big = slice(y * scale, (y + p) * scale), slice(x * scale, (x + p) * scale)
             hr = np.asarray(s.hr[big[0], big[1]])
             priors = _channels(s.priors[:, big[0], big[1]], self.channels).astype(np.float32)
@@ -114,17 +134,62 @@ class PatchDataset(Dataset):
             lr = degrade(hr, scale, rng, self.degrade_config)
         else:
             lr = np.asarray(s.lr[y : y + p, x : x + p])
+        nb_lr, nb_pos, nb_conf = self._neighbours(s, window, rng)
         if self.train and self.can_flip and rng.uniform() < 0.5:
             hr, lr = hr[:, ::-1], lr[:, ::-1]
             priors = mirror_maps(priors, self.channel_names)
             if self.mirror is not None:
                 coeffs = self.mirror(coeffs)
+            nb_lr, nb_conf = nb_lr.flip(-1), nb_conf.flip(-1)
+            nb_pos = nb_pos.flip(-2)
+            nb_pos[..., 0] = (nb_lr.shape[-1] - 1) - nb_pos[..., 0]
         return SRBatch(
             lr=_to_chw(lr),
             hr=_to_chw(hr),
             priors=torch.from_numpy(np.ascontiguousarray(priors)),
             coeffs=torch.from_numpy(coeffs),
+            nb_lr=nb_lr,
+            nb_pos=nb_pos,
+            nb_conf=nb_conf,
         )
+
+    def _neighbours(
+        self, s: StoreSample, window: HRWindow, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The neighbours' LR windows, positions and confidences for this patch (N may be 0)."""
+        p, scale, count = self.patch, self.reader.scale, len(self.neighbour_index)
+        m = NEIGHBOUR_MARGIN
+        images = torch.zeros((count, 3, p + 2 * m, p + 2 * m))
+        positions = torch.zeros((count, p, p, 2))
+        confidence = torch.zeros((count, 1, p, p))
+        if not count or s.neighbours is None:
+            return images, positions, confidence
+        nb = s.neighbours
+        k = window.side / (p * scale)  # crop HR px per patch HR px (1 / shrink)
+        flow = torch.from_numpy(np.asarray(nb.flow[self.registration], np.float32))
+        conf = torch.from_numpy(np.asarray(nb.confidence[self.registration], np.float32))
+        flow, conf = flow[self.neighbour_index], conf[self.neighbour_index]
+        # Where each patch pixel's centre lies in the stored (LR crop) motion maps.
+        j = torch.arange(p, dtype=torch.float32)
+        ux = k * (j + 0.5) + window.x / scale - 0.5
+        uy = k * (j + 0.5) + window.y / scale - 0.5
+        grid = torch.stack(torch.meshgrid(uy, ux, indexing="ij")[::-1], dim=-1)
+        grid = grid[None].expand(count, -1, -1, -1)
+        flow_at, _ = sample_pixels(flow, grid)
+        conf_at, _ = sample_pixels(conf, grid)
+        base = torch.stack(torch.meshgrid(j, j, indexing="ij")[::-1], dim=-1) + m
+        positions = base[None] + flow_at.permute(0, 2, 3, 1) / k
+        pad = int(np.ceil(m * scale * k)) + 2
+        for i, index in enumerate(self.neighbour_index):
+            if float(conf_at[i].max()) <= 0.0:
+                continue
+            padded = np.pad(np.asarray(nb.hr[index]), ((pad, pad), (pad, pad), (0, 0)), "edge")
+            grown = HRWindow(window.y + pad - m * scale * k, window.x + pad - m * scale * k, 0)
+            side = window.side + 2 * m * scale * k
+            hr = _resize_window(padded, grown.y, grown.x, side, (p + 2 * m) * scale)
+            images[i] = _to_chw(degrade(hr, scale, rng, self.degrade_config))
+            confidence[i] = conf_at[i]
+        return images, positions, confidence
 
     def _shrink(self, rng: np.random.Generator, crop_side: int) -> float:
         """Shrink factor for this item: log-uniform in the range, keeping the face >= min_face
@@ -142,19 +207,51 @@ def _channels(maps: np.ndarray, channels: list[int] | None) -> np.ndarray:
     return maps if channels is None else maps[channels]
 
 
+class HRWindow(NamedTuple):
+    """A square region of a sample's HR crop: top-left (y, x) and side, in HR pixels (floats
+    for the neighbours' grown windows)."""
+
+    y: float
+    x: float
+    side: float
+
+
+def neighbour_indices(offsets: Sequence[int], count: int) -> list[int]:
+    """Positions in a store's neighbour offsets of the `count` nearest (a centred window)."""
+    if count == 0:
+        return []
+    radius = count // 2
+    chosen = [i for i, d in enumerate(offsets) if abs(d) <= radius]
+    if count % 2 or len(chosen) != count:
+        raise ValueError(
+            f"the network wants {count} neighbours (frames t-{radius}..t+{radius}), the store "
+            f"holds offsets {list(offsets) or 'none'}; extract-priors with --neighbours {radius}"
+        )
+    return chosen
+
+
+def _resize_window(image: np.ndarray, y: float, x: float, side: float, out: int) -> np.ndarray:
+    """The (possibly fractional) square window of an (H, W, 3) uint8 image resized to out x out
+    with Pillow's antialiased bicubic; a whole-pixel window of the output size is copied."""
+    if side == out and float(y).is_integer() and float(x).is_integer():
+        return np.asarray(image[int(y) : int(y) + out, int(x) : int(x) + out])
+    box = (float(x), float(y), float(x + side), float(y + side))
+    resized = Image.fromarray(np.ascontiguousarray(image)).resize(
+        (out, out), Image.Resampling.BICUBIC, box=box
+    )
+    return np.asarray(resized)
+
+
 def _shrunk_patch(
     hr: np.ndarray,
     maps: np.ndarray,
     channels: list[int] | None,
     out: int,
-    shrink: float,
-    rng: np.random.Generator,
+    window_hr: HRWindow,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A random HR region of side out/shrink resized to (out, out): image with Pillow's
-    antialiased bicubic (as the degradation), maps with antialiased bilinear (float32)."""
-    side = hr.shape[0]
-    region = min(side, int(round(out / shrink)))
-    y, x = (int(v) for v in rng.integers(0, side - region + 1, size=2))
+    """The HR window resized to (out, out): image with Pillow's antialiased bicubic (as the
+    degradation), maps with antialiased bilinear (float32)."""
+    y, x, region = int(window_hr.y), int(window_hr.x), int(window_hr.side)
     window = slice(y, y + region), slice(x, x + region)
     image = Image.fromarray(np.ascontiguousarray(hr[window])).resize(
         (out, out), Image.Resampling.BICUBIC

@@ -1,6 +1,7 @@
 """The extract-priors store: aligned face samples with their 3D priors, the training set of `train`.
 
-Layout of a store folder (format ``facesr-priors-store``, version 1)::
+Layout of a store folder (format ``facesr-priors-store``, version 2; version 1 stores, which
+have no neighbours, still load)::
 
     STORE/
       manifest.json           format, version, scale, prior layout (version + channel names),
@@ -13,7 +14,12 @@ A shard is one safetensors file holding up to `shard_size` samples and up to `sh
 tensors (`SHARD_BYTES`: a shard is built in memory before it is written, and 512 samples of 720p
 faces are ~4 GB), as separate tensors, so samples may differ in crop size: ``{i}.hr`` uint8
 (S*n, S*n, 3), ``{i}.lr`` uint8 (n, n, 3), ``{i}.priors`` float16 (C, S*n, S*n), ``{i}.coeffs``
-float32 (D,), with i the position in the shard. Readers memory-map shards (safetensors
+float32 (D,), with i the position in the shard. A store made with neighbours (manifest
+``neighbours``: frame offsets such as [-2, -1, 1, 2]) adds, for samples of videos,
+``{i}.nb_hr`` uint8 (N, S*n, S*n, 3): the neighbour frames' pixels in this sample's crop window
+(zeros where the face is not in that frame), and per registration r in ``mesh``, ``box``
+``{i}.nb_{r}_flow`` float16 (N, 2, n, n) and ``{i}.nb_{r}_conf`` float16 (N, 1, n, n)
+(pipeline/motion.py). Readers memory-map shards (safetensors
 `safe_open`), so a DataLoader worker touches only the samples it reads.
 
 Append-only and crash-safe: samples are buffered and a full shard is written to a temporary file,
@@ -28,7 +34,7 @@ import fnmatch
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +44,8 @@ from safetensors.numpy import save_file
 from facesr_video.errors import InputError, OutputError
 
 FORMAT = "facesr-priors-store"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 SHARD_BYTES = 256 * 2**20
 """Most tensor bytes per shard, and so most bytes a writer buffers before writing one."""
@@ -63,6 +70,23 @@ class SampleKey:
 
 
 @dataclass(frozen=True)
+class NeighbourSample:
+    """A sample's neighbouring frames (see the module docstring for shapes); zero confidence
+    marks a neighbour that is missing (track start or end, a cut, the face left)."""
+
+    hr: np.ndarray
+    flow: dict[str, np.ndarray]  # registration -> (N, 2, n, n)
+    confidence: dict[str, np.ndarray]  # registration -> (N, 1, n, n)
+
+    @property
+    def stored_bytes(self) -> int:
+        maps = sum(f.size for f in self.flow.values()) + sum(
+            c.size for c in self.confidence.values()
+        )
+        return self.hr.size + 2 * maps
+
+
+@dataclass(frozen=True)
 class StoreSample:
     """One face: hr (S*n, S*n, 3) uint8, lr (n, n, 3) uint8 (the fit was made on it),
     priors (C, S*n, S*n) float16 at HR crop size, coeffs (D,) float32."""
@@ -74,6 +98,7 @@ class StoreSample:
     source: str
     track: int
     frame: int
+    neighbours: NeighbourSample | None = None  # None: a still, or a store without neighbours
 
     @property
     def key(self) -> SampleKey:
@@ -82,7 +107,8 @@ class StoreSample:
     @property
     def stored_bytes(self) -> int:
         """Bytes of its tensors as stored (priors float16, coeffs float32)."""
-        return self.hr.size + self.lr.size + 2 * self.priors.size + 4 * self.coeffs.size
+        size = self.hr.size + self.lr.size + 2 * self.priors.size + 4 * self.coeffs.size
+        return size + (self.neighbours.stored_bytes if self.neighbours is not None else 0)
 
 
 @dataclass(frozen=True)
@@ -97,6 +123,8 @@ class StoreManifest:
     scale: int
     layout: LayoutInfo
     shards: tuple[ShardEntry, ...]
+    neighbours: tuple[int, ...] = ()  # frame offsets stored with video samples
+    version: int = VERSION
 
     @property
     def num_samples(self) -> int:
@@ -106,8 +134,9 @@ class StoreManifest:
         return json.dumps(
             {
                 "format": FORMAT,
-                "version": VERSION,
+                "version": self.version,
                 "scale": self.scale,
+                "neighbours": list(self.neighbours),
                 "layout": {"version": self.layout.version, "channels": list(self.layout.channels)},
                 "coeff_dim": self.layout.coeff_dim,
                 "num_samples": self.num_samples,
@@ -140,10 +169,10 @@ def read_manifest(path: Path) -> StoreManifest:
         raise InputError(f"store manifest is unreadable: {file} ({error})") from error
     if data.get("format") != FORMAT:
         raise InputError(f"{path} is not a {FORMAT} (format {data.get('format')!r})")
-    if data.get("version") != VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise InputError(
             f"store {path} has format version {data.get('version')}, this facesr-video "
-            f"reads version {VERSION}",
+            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}",
             hint="rebuild it with this version's extract-priors into a new folder",
         )
     try:
@@ -160,7 +189,8 @@ def read_manifest(path: Path) -> StoreManifest:
             )
             for s in data["shards"]
         )
-        return StoreManifest(int(data["scale"]), layout, shards)
+        neighbours = tuple(int(d) for d in data.get("neighbours", ()))
+        return StoreManifest(int(data["scale"]), layout, shards, neighbours, int(data["version"]))
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"store manifest is corrupt: {file} ({error})") from error
 
@@ -187,8 +217,10 @@ class StoreWriter:
         layout: LayoutInfo,
         shard_size: int = 256,
         shard_bytes: int = SHARD_BYTES,
+        neighbours: tuple[int, ...] = (),
     ) -> None:
         self.path = Path(path)
+        self.neighbours = tuple(neighbours)
         self.scale = scale
         self.layout = layout
         self.shard_size = shard_size
@@ -208,9 +240,15 @@ class StoreWriter:
                     f"({len(manifest.layout.channels)} channels), not {layout.version!r}",
                     hint="use another --out folder or rebuild the store",
                 )
+            if manifest.neighbours != self.neighbours:
+                raise InputError(
+                    f"store {self.path} holds neighbours {list(manifest.neighbours)}, this run "
+                    f"makes {list(self.neighbours)}",
+                    hint="use the store's --neighbours or another --out folder",
+                )
         else:
             self.path.mkdir(parents=True, exist_ok=True)
-            manifest = StoreManifest(scale, layout, ())
+            manifest = StoreManifest(scale, layout, (), self.neighbours)
             _atomic_write_text(self.path / MANIFEST, manifest.to_json())
         self._manifest = manifest
         self._stored = {k for s in manifest.shards for k in s.keys}
@@ -266,8 +304,17 @@ class StoreWriter:
             tensors[f"{i}.lr"] = np.ascontiguousarray(s.lr, dtype=np.uint8)
             tensors[f"{i}.priors"] = np.ascontiguousarray(s.priors, dtype=np.float16)
             tensors[f"{i}.coeffs"] = np.ascontiguousarray(s.coeffs, dtype=np.float32)
+            if s.neighbours is not None:
+                nb = s.neighbours
+                tensors[f"{i}.nb_hr"] = np.ascontiguousarray(nb.hr, dtype=np.uint8)
+                for name in nb.flow:
+                    tensors[f"{i}.nb_{name}_flow"] = np.ascontiguousarray(nb.flow[name], np.float16)
+                    tensors[f"{i}.nb_{name}_conf"] = np.ascontiguousarray(
+                        nb.confidence[name], np.float16
+                    )
         tmp = self.path / (name + ".tmp")
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(VERSION)})
+        version = str(self._manifest.version)
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": version})
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, self.path / name)
@@ -276,7 +323,7 @@ class StoreWriter:
             tuple(s.key for s in self._buffer),
             tuple(int(s.lr.shape[0]) for s in self._buffer),
         )
-        self._manifest = StoreManifest(self.scale, self.layout, (*self._manifest.shards, entry))
+        self._manifest = replace(self._manifest, shards=(*self._manifest.shards, entry))
         _atomic_write_text(self.path / MANIFEST, self._manifest.to_json())
         self._buffer = []
         self._buffer_bytes = 0
@@ -304,6 +351,17 @@ class StoreWriter:
             raise ValueError(f"priors must be ({c}, {big}, {big}), got {s.priors.shape}")
         if s.coeffs.shape != (d,):
             raise ValueError(f"coeffs must be ({d},), got {s.coeffs.shape}")
+        if s.neighbours is not None:
+            count = len(self.neighbours)
+            if not count:
+                raise ValueError("this store was made without neighbours")
+            if s.neighbours.hr.shape != (count, big, big, 3):
+                raise ValueError(f"nb hr must be ({count}, {big}, {big}, 3)")
+            for name in s.neighbours.flow:
+                if s.neighbours.flow[name].shape != (count, 2, n, n):
+                    raise ValueError(f"nb {name} flow must be ({count}, 2, {n}, {n})")
+                if s.neighbours.confidence[name].shape != (count, 1, n, n):
+                    raise ValueError(f"nb {name} confidence must be ({count}, 1, {n}, {n})")
 
 
 class StoreReader:
@@ -327,6 +385,11 @@ class StoreReader:
     def layout(self) -> LayoutInfo:
         return self.manifest.layout
 
+    @property
+    def neighbours(self) -> tuple[int, ...]:
+        """Frame offsets of the neighbours stored with video samples (empty: none)."""
+        return self.manifest.neighbours
+
     def __len__(self) -> int:
         return len(self._locations)
 
@@ -336,6 +399,7 @@ class StoreReader:
         key = self.keys[index]
         try:
             return StoreSample(
+                neighbours=self._neighbours(f, i),
                 hr=f.get_tensor(f"{i}.hr"),  # type: ignore[attr-defined]
                 lr=f.get_tensor(f"{i}.lr"),  # type: ignore[attr-defined]
                 priors=f.get_tensor(f"{i}.priors"),  # type: ignore[attr-defined]
@@ -347,6 +411,17 @@ class StoreReader:
         except (SafetensorError, KeyError) as error:
             file = self.manifest.shards[shard].file
             raise InputError(f"store shard is damaged: {file}") from error
+
+    def _neighbours(self, f: object, i: int) -> NeighbourSample | None:
+        if not self.neighbours or f"{i}.nb_hr" not in f.keys():  # type: ignore[attr-defined]  # noqa: SIM118
+            return None
+        get = f.get_tensor  # type: ignore[attr-defined]
+        names = ("mesh", "box")
+        return NeighbourSample(
+            hr=get(f"{i}.nb_hr"),
+            flow={r: get(f"{i}.nb_{r}_flow") for r in names},
+            confidence={r: get(f"{i}.nb_{r}_conf") for r in names},
+        )
 
     def _shard(self, index: int) -> object:
         if index not in self._open:

@@ -16,7 +16,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
 from facesr_video.sr.dataset import Augment, PatchDataset, SRBatch, StepBatchSampler
 from facesr_video.sr.mirror import CoefficientMirror, coefficient_mirror
+from facesr_video.sr.neighbours import REGISTRATIONS, warp_neighbours
 from facesr_video.sr.network import SAMNet, count_parameters, create_model
 from facesr_video.sr.store import LayoutInfo, StoreReader, holdout_sources, match_sources
 from facesr_video.sr.weights import save_model
@@ -76,6 +77,9 @@ class TrainConfig:
     flip: bool = True  # mirrored priors and coefficients (sr/mirror.py)
     face_model: str | None = None  # for mirroring identity weights; default: the installed one
     init: str | None = None  # weights (.safetensors) to start from, same config
+    # (or its single-frame parent: a multi-frame run starts from it with the fusion at zero)
+    frames: int = 1  # the network's window: the current frame and frames - 1 neighbours
+    registration: str = "mesh"  # how neighbours are registered: mesh (3D fits) or box
     ema_decay: float = 0.999  # 0 = no EMA; the EMA is what is validated and exported
     seed: int = 0
     num_workers: int = 0
@@ -101,6 +105,10 @@ class TrainConfig:
             raise InputError(
                 f"--scale-augment must be LOW,HIGH with 0.05 <= LOW <= HIGH <= 1, got {low},{high}"
             )
+        if self.frames < 1 or self.frames % 2 == 0:
+            raise InputError(f"--frames must be odd (1, 3, 5, ...), got {self.frames}")
+        if self.registration not in REGISTRATIONS:
+            raise InputError(f"--registration must be one of {', '.join(REGISTRATIONS)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InputError(f"--ema must be in [0, 1), got {self.ema_decay}")
 
@@ -168,7 +176,10 @@ def _forward(model: torch.nn.Module, cfg: SAMConfig, batch: SRBatch) -> torch.Te
     """batch -> output (B, 3, S*p, S*p); priors/coefficients passed as the prior mode wants."""
     priors = batch.priors if cfg.uses_maps else None
     coeffs = batch.coeffs if cfg.uses_coeffs else None
-    return model(batch.lr, priors, coeffs)
+    if cfg.neighbours == 0:
+        return model(batch.lr, priors, coeffs)
+    nb = warp_neighbours(batch.lr, batch.nb_lr, batch.nb_pos, batch.nb_conf)
+    return model(batch.lr, priors, coeffs, nb.warped, nb.confidence)
 
 
 def prior_channels(names: tuple[str, ...], mode: str) -> list[int]:
@@ -261,7 +272,7 @@ def _train(
     channels = prior_channels(layout.channels, config.priors)
 
     torch.manual_seed(config.seed)
-    base = create_model(config.model, scale=scale).config
+    base = create_model(config.model, scale=scale, frames=config.frames).config
     model_cfg = base.with_priors(config.priors, len(channels), layout.coeff_dim)
     model = SAMNet(model_cfg).to(device)
     if config.init and not config.resume:
@@ -318,6 +329,8 @@ def _train(
         augment=Augment(flip=config.flip, scale=config.scale_augment),
         mirror=mirror,
         coeffs_used=model_cfg.uses_coeffs,
+        neighbours=model_cfg.neighbours,
+        registration=config.registration,
     )
     loader = DataLoader(
         dataset,
@@ -459,13 +472,18 @@ def _load_init(model: SAMNet, path: Path, config: SAMConfig) -> None:
     if not path.is_file():
         raise InputError(f"--init weights not found: {path}", hint="check the path")
     start, info = load_model(path)
-    if info.config != config:
+    parent = replace(config, frames=1, fusion_channels=info.config.fusion_channels)
+    if info.config != config and info.config != parent:
         raise ModelError(
             f"--init weights {path.name} are {info.config.to_json()}, this run builds "
             f"{config.to_json()}",
             hint="use the same --model/--priors/--scale as the weights, or drop --init",
         )
-    model.load_state_dict(start.state_dict())
+    # A single-frame parent leaves the fusion as built: its output layer is zero, so the
+    # multi-frame network starts out computing exactly what the parent does.
+    missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("fusion.") for k in missing):
+        raise ModelError(f"--init weights {path.name} do not fit this network: {missing}")
 
 
 def _coefficient_mirror(config: TrainConfig, layout: LayoutInfo) -> CoefficientMirror | None:
@@ -530,6 +548,8 @@ def evaluate(
         config.degrade_on_the_fly,
         DEGRADATIONS[config.degradation],
         channels=channels,
+        neighbours=model.config.neighbours,
+        registration=config.registration,
     )
     was_training = model.training
     model.eval()
