@@ -65,10 +65,10 @@ def evaluate_command(
     weights_single_frame: Path | None = typer.Option(
         None, help="Also evaluate these single-frame weights, as ours-single-frame."
     ),
-    one_frame_too: bool = typer.Option(
-        True,
-        "--one-frame-too/--no-one-frame-too",
-        help="With a multi-frame network, also run it without neighbours (ours-1-frame).",
+    skip_one_frame: bool = typer.Option(
+        False,
+        "--skip-one-frame",
+        help="With a multi-frame network, do not also run it without neighbours (ours-1-frame).",
     ),
 ) -> None:
     """Shrink each clip by --scale, restore it with bicubic and ours, score the faces, report."""
@@ -92,7 +92,7 @@ def evaluate_command(
             frames=check_frames(frames),
             registration=check_registration(registration),
             weights_single_frame=weights_single_frame,
-            one_frame_too=one_frame_too,
+            one_frame_too=not skip_one_frame,
             quiet=cli_state.quiet,
         )
     )

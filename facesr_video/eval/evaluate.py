@@ -116,7 +116,7 @@ class EvaluateOptions:
         if self.registration != "mesh":
             words += ["--registration", self.registration]
         if not self.one_frame_too:
-            words.append("--no-one-frame-too")
+            words.append("--skip-one-frame")
         return shlex.join(words)
 
 

@@ -149,9 +149,9 @@ class NeighbourFusion(nn.Module):
             nn.Conv2d(hidden, hidden, 3, padding=1),
             nn.LeakyReLU(0.1, inplace=True),
         )
-        self.out = nn.Conv2d(hidden, channels, 3, padding=1)
+        # No bias: with every confidence 0 the fusion adds exactly nothing, however trained.
+        self.out = nn.Conv2d(hidden, channels, 3, padding=1, bias=False)
         nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
 
     def forward(
         self, lr: torch.Tensor, warped: torch.Tensor, confidence: torch.Tensor

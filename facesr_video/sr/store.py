@@ -307,11 +307,10 @@ class StoreWriter:
             if s.neighbours is not None:
                 nb = s.neighbours
                 tensors[f"{i}.nb_hr"] = np.ascontiguousarray(nb.hr, dtype=np.uint8)
-                for name in nb.flow:
-                    tensors[f"{i}.nb_{name}_flow"] = np.ascontiguousarray(nb.flow[name], np.float16)
-                    tensors[f"{i}.nb_{name}_conf"] = np.ascontiguousarray(
-                        nb.confidence[name], np.float16
-                    )
+                for registration in nb.flow:
+                    flow, conf = nb.flow[registration], nb.confidence[registration]
+                    tensors[f"{i}.nb_{registration}_flow"] = np.ascontiguousarray(flow, np.float16)
+                    tensors[f"{i}.nb_{registration}_conf"] = np.ascontiguousarray(conf, np.float16)
         tmp = self.path / (name + ".tmp")
         version = str(self._manifest.version)
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": version})

@@ -1,0 +1,125 @@
+"""Neighbours in training items: the stored motion puts each neighbour back onto the patch.
+
+The synthetic neighbours are the sample's HR image moved by a known whole number of LR pixels (the
+store's flow says so), so warping them by the item's positions must reproduce the current LR patch,
+whatever the patch position, flip and shrink; without the motion they do not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from facesr_video.degrade.recipes import DEGRADATIONS
+from facesr_video.sr.dataset import Augment, PatchDataset, neighbour_indices
+from facesr_video.sr.neighbours import warp_neighbours
+from facesr_video.sr.store import NeighbourSample, StoreReader, StoreSample, StoreWriter
+from tests.sr.conftest import LAYOUT, synthetic_sample
+
+OFFSETS = (-2, -1, 1, 2)
+SHIFTS = {-2: (2, -1), -1: (1, 0), 1: (-1, 1), 2: (0, 2)}  # LR px (dx, dy) of the face at t+d
+
+
+def _moved(hr: np.ndarray, dx: int, dy: int, scale: int) -> np.ndarray:
+    """The image content moved by (dx, dy) LR px (edges repeated)."""
+    pad = 3 * scale
+    padded = np.pad(hr, ((pad, pad), (pad, pad), (0, 0)), "edge")
+    y0, x0 = pad - dy * scale, pad - dx * scale
+    return padded[y0 : y0 + hr.shape[0], x0 : x0 + hr.shape[1]]
+
+
+def _store(path: Path, scale: int = 4, n: int = 32) -> Path:
+    rng = np.random.default_rng(1)
+    with StoreWriter(path, scale, LAYOUT, shard_size=2, neighbours=OFFSETS) as writer:
+        for frame in range(3):
+            base = synthetic_sample(rng, "clip.mp4", 0, frame, n, scale)
+            hr = np.stack([_moved(base.hr, *SHIFTS[d], scale) for d in OFFSETS])
+            flow = np.zeros((4, 2, n, n), np.float16)
+            for i, d in enumerate(OFFSETS):
+                flow[i, 0], flow[i, 1] = SHIFTS[d]
+            conf = np.ones((4, 1, n, n), np.float16)
+            conf[3] = 0  # t+2 is missing (a track end)
+            nb = NeighbourSample(hr, {"mesh": flow, "box": flow}, {"mesh": conf, "box": conf})
+            writer.append(StoreSample(**{**base.__dict__, "neighbours": nb}))
+    return path
+
+
+def _errors(dataset: PatchDataset, seeds: range) -> tuple[list[float], list[float], int]:
+    """Mean |warped - current| over trusted pixels, the same for the unwarped windows, flips."""
+    warped_err, raw_err, flips = [], [], 0
+    m = (dataset[(0, 0)].nb_lr.shape[-1] - dataset.patch) // 2
+    for seed in seeds:
+        item = dataset[(seed % len(dataset), seed)]
+        nb = warp_neighbours(item.lr[None], item.nb_lr[None], item.nb_pos[None], item.nb_conf[None])
+        trusted = item.nb_conf[None] > 0.5
+        assert not bool(trusted[:, 3].any()), "the missing neighbour must stay untrusted"
+        inner = (slice(None), slice(None), slice(None), slice(2, -2), slice(2, -2))
+        diff = (nb.warped - item.lr[None, None]).abs()[inner]
+        warped_err.append(float(diff[trusted[inner].expand_as(diff)].mean()))
+        raw = item.nb_lr[:, :, m:-m, m:-m] - item.lr[None]
+        raw_err.append(float(raw[:3].abs().mean()))
+        # Neighbour t-2 moved right (+2 LR px): a flipped item sees it move left.
+        columns = torch.arange(dataset.patch, dtype=torch.float32) + m
+        flips += int(float((item.nb_pos[0, ..., 0] - columns).mean()) < 0)
+    return warped_err, raw_err, flips
+
+
+def test_neighbour_indices_take_a_centred_window() -> None:
+    assert neighbour_indices(OFFSETS, 2) == [1, 2]
+    assert neighbour_indices(OFFSETS, 0) == []
+    with pytest.raises(ValueError, match="--neighbours 2"):
+        neighbour_indices((-1, 1), 4)
+
+
+def test_store_keeps_neighbours_and_old_single_frame_stores_still_load(tmp_path: Path) -> None:
+    reader = StoreReader(_store(tmp_path / "s"))
+    assert reader.neighbours == OFFSETS and reader.manifest.version == 2
+    files = {shard.file for shard in reader.manifest.shards}
+    assert len(files) == 2 and all((tmp_path / "s" / f).is_file() for f in files)
+    for index in range(3):
+        sample = reader[index]
+        assert sample.frame == index and sample.neighbours is not None
+        assert sample.neighbours.hr.shape == (4, 128, 128, 3)
+    assert float(sample.neighbours.flow["mesh"][2, 1].mean()) == 1.0
+    manifest = tmp_path / "s" / "manifest.json"
+    import json
+
+    data = json.loads(manifest.read_text())
+    data["version"] = 1
+    del data["neighbours"]
+    manifest.write_text(json.dumps(data))
+    old = StoreReader(tmp_path / "s")
+    assert old.neighbours == () and old[0].neighbours is None
+
+
+@pytest.mark.parametrize("shrink", [(1.0, 1.0), (0.6, 0.8)])
+def test_warped_neighbours_land_on_the_patch(tmp_path: Path, shrink: tuple[float, float]) -> None:
+    reader = StoreReader(_store(tmp_path / "s"))
+    dataset = PatchDataset(
+        reader,
+        [0, 1, 2],
+        16,
+        train=True,
+        degrade_config=DEGRADATIONS["bicubic"],  # deterministic: neighbours differ by motion only
+        augment=Augment(flip=True, scale=shrink, min_face=4.0),
+        mirror=None,
+        coeffs_used=False,
+        neighbours=4,
+    )
+    warped, raw, flips = _errors(dataset, range(12))
+    assert 0 < flips < 12, "both flipped and unflipped items were checked"
+    # Whole-pixel shifts are exact; shrunk ones are fractional, read bilinearly from aliased
+    # sharp-edged blobs (an offset of 0.1 px either way measured no better: the error is blur).
+    limit = 1e-4 if shrink == (1.0, 1.0) else 0.02
+    assert max(warped) < limit, warped
+    assert min(raw) > 0.01 and sum(raw) > 2.5 * sum(warped), raw
+
+
+def test_a_single_frame_network_reads_a_neighbour_store_as_before(tmp_path: Path) -> None:
+    reader = StoreReader(_store(tmp_path / "s"))
+    item = PatchDataset(reader, [0], 16, train=False)[(0, 0)]
+    assert item.nb_lr.shape[0] == 0 and item.lr.shape == (3, 16, 16)
+    assert torch.isfinite(item.hr).all()
