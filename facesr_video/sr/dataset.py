@@ -257,6 +257,8 @@ def _shrunk_patch(
         (out, out), Image.Resampling.BICUBIC
     )
     cut = _channels(maps[:, window[0], window[1]], channels)
+    if cut.shape[0] == 0:  # no prior channels (--priors none): nothing to resize
+        return np.asarray(image), np.zeros((0, out, out), np.float32)
     region_maps = torch.from_numpy(np.asarray(cut, dtype=np.float32))
     resized = F.interpolate(
         region_maps[None], size=(out, out), mode="bilinear", align_corners=False, antialias=True

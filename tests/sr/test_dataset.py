@@ -102,3 +102,13 @@ def test_no_flip_when_coefficients_cannot_be_mirrored(tmp_path: Path) -> None:
     reader = StoreReader(make_store(tmp_path / "s"))
     assert not PatchDataset(reader, range(len(reader)), 8, coeffs_used=True).can_flip
     assert PatchDataset(reader, range(len(reader)), 8, coeffs_used=False).can_flip
+
+
+def test_no_prior_channels_with_shrunk_faces(store4: Path) -> None:
+    """--priors none trains with scale augmentation (no maps to resize: an empty stack)."""
+    reader = StoreReader(store4)
+    dataset = PatchDataset(
+        reader, [0, 1], 8, train=True, channels=[], augment=Augment(flip=False, scale=(0.5, 0.5))
+    )
+    item = dataset[(1, 3)]
+    assert item.priors.shape == (0, 32, 32) and item.hr.shape == (3, 32, 32)

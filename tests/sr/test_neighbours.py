@@ -9,6 +9,7 @@ import torch
 
 from facesr_video.sr.neighbours import (
     DIFFERENCE_LIMIT,
+    WHOLE_DIFFERENCE,
     gate_by_difference,
     sample_pixels,
     warp_neighbours,
@@ -41,8 +42,14 @@ def test_gate_keeps_agreeing_neighbours_and_drops_disagreeing_ones() -> None:
     assert torch.equal(gated[:, 0], confidence[:, 0])
     # The inverted image differs by ~0.33 on average, far above the limit.
     assert float(gated[:, 1].mean()) < 0.2
-    half = gate_by_difference(current, (current + DIFFERENCE_LIMIT / 2)[:, None], confidence[:, :1])
-    assert float(half[..., 3:-3, 3:-3].mean()) == pytest.approx(0.5, abs=0.02)
+    # A small difference lowers trust in proportion; a neighbour far off as a whole is dropped.
+    low, high = WHOLE_DIFFERENCE
+    near = gate_by_difference(current, (current + 0.03)[:, None], confidence[:, :1])
+    assert float(near[..., 3:-3, 3:-3].mean()) == pytest.approx(
+        1 - 0.03 / DIFFERENCE_LIMIT, abs=0.02
+    )
+    far = gate_by_difference(current, (current + high)[:, None], confidence[:, :1])
+    assert float(far.max()) < 1e-5
 
 
 def test_untrusted_neighbours_show_the_current_crop() -> None:
