@@ -119,6 +119,12 @@ class FaceAnalyzer:
         self._last_scan: int | None = None  # stream position of the latest full scan
         self._crop_sizes: dict[int, int] = {}
         self._scores: dict[int, float] = {}
+        self._detect_next = False
+
+    def cut(self) -> None:
+        """A new shot starts with the next frame: end every track and detect on that frame."""
+        self.tracker.cut()
+        self._detect_next = True
 
     @property
     def stats(self) -> AnalyzerStats:
@@ -149,7 +155,8 @@ class FaceAnalyzer:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise InputError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
         position = self._frames
-        detect = position % self.config.detect_every == 0
+        detect = self._detect_next or position % self.config.detect_every == 0
+        self._detect_next = False
         self._frames += 1
         found: dict[int, tuple[np.ndarray, float]] = {}  # detection index -> landmarks, score
         if detect:

@@ -153,6 +153,11 @@ class Tracker:
         self.reassociated = 0  # tracks that took over the id of a recently lost one
         self._lost: list[_Track] = []  # confirmed tracks let go recently, newest last
 
+    def cut(self) -> None:
+        """A new shot: every track ends, none may be taken up again; ids keep counting."""
+        self._tracks = []
+        self._lost = []
+
     def _cost(self, boxes: np.ndarray) -> np.ndarray:
         """(T, D) assignment cost; entries >= 1 are not allowed to match."""
         predicted = np.array([t.box for t in self._tracks]).reshape(-1, 4)

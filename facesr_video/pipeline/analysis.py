@@ -20,6 +20,7 @@ import numpy as np
 
 from facesr_video.faces.align import Alignment, align, align_native
 from facesr_video.faces.analyze import AnalyzerConfig, AnalyzerStats, FaceAnalyzer, FaceObservation
+from facesr_video.faces.shots import ShotChangeDetector
 from facesr_video.morph.camera import camera_vertices, project
 from facesr_video.morph.face_model import FaceModel
 from facesr_video.morph.fit import FaceFit, LandmarkFitter, TrackIdentity
@@ -42,6 +43,7 @@ class AnalysisConfig:
     # "native": axis-aligned crops of whole frame pixels (no resampling: enhance);
     # "similarity": upright, template-aligned crops (resampled).
     crop: str = "native"
+    cuts: bool = True  # end every track at a scene cut (faces/shots.py)
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +115,7 @@ class SequenceAnalyser(Generic[Payload]):
         self._residual_sum = 0.0
         self._expression_bounds = (0.0, 1.0)
         self.times = StageTimes(("detect", "fit", "smooth"))
+        self.shots = ShotChangeDetector() if self.config.cuts else None
 
     @property
     def seconds(self) -> dict[str, float]:
@@ -131,6 +134,11 @@ class SequenceAnalyser(Generic[Payload]):
     def push(self, index: int, rgb: np.ndarray, payload: Payload) -> list[AnalysedFrame[Payload]]:
         """Analyse frame `index` (rgb: (H, W, 3) uint8); returns the frames now ready."""
         started = time.perf_counter()
+        if self.shots is not None and self.shots.push(rgb):
+            # A new shot: no fit is smoothed with the last shot's, no track carries over.
+            for track_id in list(self._tracks):
+                self._end_track(track_id)
+            self.face_analyzer.cut()
         observations = {o.track_id: o for o in self.face_analyzer.analyze(index, rgb)}
         self.times.add("detect", time.perf_counter() - started)
         pending = _Pending(index, payload, observations, {})

@@ -1,7 +1,8 @@
 """Speed of `enhance` with the face path against the plain path, same input, same run.
 
     python tests/benchmarks/bench_enhance.py [--frames 24] [--threads 1,2] [--scales 4,8]
-        [--blas-threads N] [--weights4 W] [--weights8 W] [--face-model NPZ] [--preset P]
+        [--windows 1,5] [--blas-threads N] [--weights4 W] [--weights8 W] [--face-model NPZ]
+        [--preset P]
 
 Inputs are made here from WH (wh_obama_01.mp4, 1280x720, one face): the first --frames frames
 shrunk by degrade.bicubic (antialiased bicubic) to 320x180 (x4) and 160x90 (x8), audio copied. Both
@@ -12,7 +13,9 @@ Target: >= 2 fps at x4 on this CPU. With CUDA: 480x270 -> 1920x1080 (x4) face pa
 >= 30 fps. --blas-threads sets OPENBLAS_NUM_THREADS/OMP_NUM_THREADS before numpy loads (the fit
 and smoother call numpy.linalg on small matrices, where BLAS threads spin on a busy CPU).
 Untrained weights are used (and said) when the shipped ones are missing: the
-architecture, hence the cost, is the same.
+architecture, hence the cost, is the same. --windows: the face path once per window size (frames
+the network fuses, `enhance --frames`); single-frame weights are grown to the window with an
+untrained fusion when needed (same cost).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from enhance_bench_inputs import (
     shrink,
     temp_dir,
     weights_note,
+    with_window,
     write_video,
 )
 
@@ -56,6 +60,7 @@ class Run:
     threads: int
     plain: EnhanceSummary
     face: EnhanceSummary
+    window: int = 1
 
 
 def run_enhance(
@@ -74,7 +79,9 @@ def make_input(tmp: Path, scale: int, frames: int) -> Path:
 
 def stage_table(runs: list[Run]) -> str:
     """Face path: ms/frame and % of the summed stage time, one column per run."""
-    head = f"{'stage':>8} " + " ".join(f"{f'x{r.scale} t{r.threads}':>16}" for r in runs)
+    head = f"{'stage':>8} " + " ".join(
+        f"{f'x{r.scale} t{r.threads} w{r.window}':>16}" for r in runs
+    )
     lines = [head, f"{'':>8} " + " ".join(f"{'ms/frame    %':>16}" for _ in runs)]
     for stage in (*STAGES, "other", "total"):
         cells = []
@@ -93,7 +100,8 @@ def stage_table(runs: list[Run]) -> str:
 
 def speed_table(runs: list[Run]) -> str:
     lines = [
-        f"{'scale':>5} {'in':>8} {'threads':>7} {'frames':>6} {'plain fps':>9} {'face fps':>9} "
+        f"{'scale':>5} {'in':>8} {'threads':>7} {'window':>6} {'frames':>6} {'plain fps':>9} "
+        f"{'face fps':>9} "
         f"{'face/plain':>10} {'faces':>5} {'target':>12}"
     ]
     for r in runs:
@@ -104,7 +112,8 @@ def speed_table(runs: list[Run]) -> str:
             target = f">={TARGET_CPU_FPS:g} {ok}"
         size = f"{1280 // r.scale}x{720 // r.scale}"
         lines.append(
-            f"{r.scale:>5} {size:>8} {r.threads:>7} {r.face.frames:>6} {r.plain.fps:9.2f} "
+            f"{r.scale:>5} {size:>8} {r.threads:>7} {r.window:>6} {r.face.frames:>6} "
+            f"{r.plain.fps:9.2f} "
             f"{r.face.fps:9.2f} {ratio:10.3f} {r.face.faces_enhanced:>5} {target:>12}"
         )
     return "\n".join(lines)
@@ -137,6 +146,7 @@ def main() -> None:
         "--threads", default="0,2", help="torch thread counts to compare (0: enhance's default)"
     )
     parser.add_argument("--scales", default="4,8")
+    parser.add_argument("--windows", default="1,5", help="enhance --frames values to compare")
     parser.add_argument("--weights4", type=Path)
     parser.add_argument("--weights8", type=Path)
     parser.add_argument("--face-model", type=Path, default=ICT_NPZ)
@@ -147,6 +157,7 @@ def main() -> None:
     face_model = require(args.face_model)
     scales = [int(s) for s in args.scales.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
+    windows = [int(w) for w in args.windows.split(",")]
     given = {4: args.weights4, 8: args.weights8}
     started = time.perf_counter()
     with temp_dir("bench_enhance_") as name:
@@ -165,9 +176,11 @@ def main() -> None:
                 if count > 0:
                     torch.set_num_threads(count)
                 plain = run_enhance(src, tmp / "plain.mp4", scale, None, args.preset)
-                with_threads = replace(face, threads=count)
-                ours = run_enhance(src, tmp / "face.mp4", scale, with_threads, args.preset)
-                runs.append(Run(scale, torch.get_num_threads(), plain, ours))
+                for window in windows:
+                    grown = with_window(weights[scale], window, tmp)
+                    options = replace(face, threads=count, weights=grown, frames=window)
+                    ours = run_enhance(src, tmp / "face.mp4", scale, options, args.preset)
+                    runs.append(Run(scale, torch.get_num_threads(), plain, ours, window))
         print(f"enhance speed on {WH_CLIP.name}, {args.frames} frames, -> 1280x720, CPU")
         print(f"weights: {', '.join(f'x{s} {weights[s]}' for s in scales)}")
         blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")

@@ -149,3 +149,22 @@ def weights_note(trained: dict[int, bool]) -> str | None:
 
 def temp_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix=prefix)
+
+
+def with_window(weights: Path, frames: int, tmp: Path) -> Path:
+    """Weights whose network fuses `frames` frames: these if they already do, else a copy grown
+    to that window (fusion weights untrained: same cost, said by the caller)."""
+    from dataclasses import replace
+
+    from facesr_video.sr.network import SAMNet
+    from facesr_video.sr.weights import load_model, read_info, save_model
+
+    info = read_info(weights)
+    if info.config.frames == frames or frames == 1:
+        return weights
+    parent, _ = load_model(weights)
+    grown = SAMNet(replace(parent.config, frames=frames))
+    grown.load_state_dict(parent.state_dict(), strict=False)
+    path = tmp / f"{weights.stem}-{frames}f.safetensors"
+    save_model(grown, path, info.layout_version, info.layout_channels, {"note": "bench"})
+    return path

@@ -79,8 +79,13 @@ def test_no_trust_across_a_cut_and_a_face_may_leave(monkeypatch) -> None:
                 assert value < 0.01, f"frame {t} trusts frame {t + d} across the cut: {value:.3f}"
     # Within a shot the registered neighbours are used. Next to the cut and while the face jumps
     # 40 px a frame, the smoothed fits are off and the gate drops the neighbours (measured).
-    inside_shot = [v for t in (2, 3, 4, 5) for v in trust[t]]
-    assert min(inside_shot) > 0.2, inside_shot
+    # Measured: every same-shot neighbour ~0.63-0.72, up to the cut on both sides (the cut ends
+    # the tracks, so no fit is smoothed across it and no neighbour is taken from the other shot).
+    for t in (2, 3, 4, 5, 8, 9):
+        same_shot = [v for d, v in zip(stage.offsets, trust[t], strict=True) if t + d < CUT]
+        assert min(same_shot) > 0.3, (t, trust[t])
+    assert stage.analyser is not None and stage.analyser.shots is not None
+    assert stage.analyser.shots.cuts >= 1  # the cut (the 40 px jumps of the slide may count too)
     assert max(v for t in (12, 13, 14, 15) for v in trust.get(t, [0.0])) > 0.3
     assert stage.faces_enhanced > 15
 
