@@ -34,7 +34,13 @@ from facesr_video.errors import FacesrError, InputError, ModelError, OutputError
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
-from facesr_video.sr.dataset import Augment, PatchDataset, SRBatch, StepBatchSampler
+from facesr_video.sr.dataset import (
+    Augment,
+    PatchDataset,
+    SRBatch,
+    StepBatchSampler,
+    neighbour_indices,
+)
 from facesr_video.sr.mirror import CoefficientMirror, coefficient_mirror
 from facesr_video.sr.neighbours import REGISTRATIONS, warp_neighbours
 from facesr_video.sr.network import SAMNet, count_parameters, create_model
@@ -200,6 +206,10 @@ def _check_store(reader: StoreReader, scale: int, config: TrainConfig) -> None:
             f"store {reader.path} was made for x{reader.scale}, not x{scale}",
             hint=f"use --scale {reader.scale} or a store extracted with --scale {scale}",
         )
+    try:
+        neighbour_indices(reader.neighbours, config.frames - 1)
+    except ValueError as error:
+        raise InputError(f"store {reader.path}: {error}") from None
     want = config.expected_layout_version
     if want is not None and config.priors != "none" and reader.layout.version != want:
         raise InputError(

@@ -31,11 +31,11 @@ def _moved(hr: np.ndarray, dx: int, dy: int, scale: int) -> np.ndarray:
     return padded[y0 : y0 + hr.shape[0], x0 : x0 + hr.shape[1]]
 
 
-def _store(path: Path, scale: int = 4, n: int = 32) -> Path:
+def _store(path: Path, scale: int = 4, n: int = 32, clips: int = 1) -> Path:
     rng = np.random.default_rng(1)
     with StoreWriter(path, scale, LAYOUT, shard_size=2, neighbours=OFFSETS) as writer:
-        for frame in range(3):
-            base = synthetic_sample(rng, "clip.mp4", 0, frame, n, scale)
+        for frame in range(3 * clips):
+            base = synthetic_sample(rng, f"clip{frame // 3}.mp4", 0, frame, n, scale)
             hr = np.stack([_moved(base.hr, *SHIFTS[d], scale) for d in OFFSETS])
             flow = np.zeros((4, 2, n, n), np.float16)
             for i, d in enumerate(OFFSETS):
@@ -123,3 +123,33 @@ def test_a_single_frame_network_reads_a_neighbour_store_as_before(tmp_path: Path
     item = PatchDataset(reader, [0], 16, train=False)[(0, 0)]
     assert item.nb_lr.shape[0] == 0 and item.lr.shape == (3, 16, 16)
     assert torch.isfinite(item.hr).all()
+
+
+def test_multi_frame_training_starts_from_a_single_frame_parent(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from facesr_video.errors import InputError
+    from facesr_video.sr.train import TrainConfig, train
+    from facesr_video.sr.weights import load_model
+    from tests.sr.conftest import make_store
+
+    config = TrainConfig(
+        steps=4,
+        batch_size=2,
+        patch=8,
+        warmup_steps=1,
+        eval_every=4,
+        checkpoint_every=4,
+        quiet=True,
+        holdout=("clip1.mp4",),
+        flip=False,
+        scale_augment=(1.0, 1.0),
+    )
+    store = _store(tmp_path / "s", clips=2)
+    parent = train(store, 4, tmp_path / "single", config)
+    fused = train(store, 4, tmp_path / "fused", replace(config, frames=5, init=str(parent.weights)))
+    model, _ = load_model(fused.weights)
+    assert model.config.frames == 5 and model.fusion is not None
+    assert float(model.fusion.out.weight.detach().abs().sum()) > 0  # the fusion learned something
+    with pytest.raises(InputError, match="--neighbours 2"):
+        train(make_store(tmp_path / "plain"), 4, tmp_path / "bad", replace(config, frames=5))
