@@ -22,7 +22,9 @@ DEFAULTS = TrainConfig()  # every default below is TrainConfig's, so the two can
 @app.command("train")
 def train_command(
     store: Path = typer.Argument(..., help="A store made by `facesr-video extract-priors`."),
-    scale: int = typer.Option(..., "--scale", "-s", help="4 or 8; must match the store."),
+    scale: int = typer.Option(
+        ..., "--scale", "-s", help="2, 4 or 8: the store's factor or one dividing it."
+    ),
     degradation: str = typer.Option(
         DEFAULTS.degradation,
         help="Low-res inputs made on the fly: bicubic (clean), video (clean or H.264), h264, "
@@ -63,7 +65,9 @@ def train_command(
         DEFAULTS.seed, "--seed", min=0, help="Seed of patches, degradations and init."
     ),
     init: Path | None = typer.Option(
-        None, "--init", help="Start from these weights (same model, priors and scale)."
+        None,
+        "--init",
+        help="Start from these weights (same model and priors; another scale: shared layers).",
     ),
     ema: float = float_option(
         DEFAULTS.ema_decay,

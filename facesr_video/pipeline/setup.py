@@ -21,13 +21,17 @@ from facesr_video.sr.weights import WeightsInfo, load_model
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 FACE_SCALES = (2, 4, 8)
 NETWORK_SCALES = {2: (2, 4), 4: (4,), 8: (8,)}
-"""Network scales that serve each output scale: x2 runs a x4 network (the shipped x4 weights by
-default) and resamples its output by 1/2 with an antialiased bicubic, until x2 weights exist."""
+"""Network scales that serve each output scale: x2 runs an x2 network, or an x4 one whose output
+is resampled by 1/2 with an antialiased bicubic (when no x2 weights are installed)."""
 
 
 def shipped_weights(scale: int) -> Path:
-    """The default weights for a scale, shipped in facesr_video/weights/ (x2: the x4 ones)."""
-    return WEIGHTS_DIR / f"sam-light-x{NETWORK_SCALES.get(scale, (scale,))[-1]}.safetensors"
+    """The default weights for a scale, shipped in facesr_video/weights/ (the first network scale
+    of NETWORK_SCALES whose file is there; x2 falls back to the x4 weights)."""
+    candidates = [
+        WEIGHTS_DIR / f"sam-light-x{s}.safetensors" for s in NETWORK_SCALES.get(scale, (scale,))
+    ]
+    return next((c for c in candidates if c.is_file()), candidates[-1])
 
 
 def installed_weights() -> list[Path]:
@@ -41,7 +45,8 @@ def check_weights(path: Path) -> WeightsInfo:
     Metadata (format, config, layout), every tensor against the config, the prior layout this
     version renders, and for a shipped file the scale its name promises.
     """
-    scale = next((s for s in (4, 8) if shipped_weights(s) == Path(path)), None)
+    named = {WEIGHTS_DIR / f"sam-light-x{s}.safetensors": s for s in (2, 4, 8)}
+    scale = named.get(Path(path))
     _, info = load_model(path, expected_layout_version=LAYOUT_VERSION, scale=scale)
     return info
 

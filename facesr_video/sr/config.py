@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 PRIOR_MODES = ("none", "render", "all")
-SCALES = (4, 8)
+SCALES = (2, 4, 8)
 
 
 @dataclass(frozen=True)

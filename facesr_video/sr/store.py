@@ -366,19 +366,37 @@ class StoreWriter:
 class StoreReader:
     """Random access to the samples of a store; shards are memory-mapped on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, scale: int | None = None) -> None:
+        """`scale`: read a store made for a larger factor at this one (an x4 store trains x2:
+        the same HR crops and priors, the LR made by shrinking the HR by `scale`)."""
         self.path = Path(path)
         self.manifest = read_manifest(self.path)
+        stored = self.manifest.scale
+        self._scale = stored if scale is None else int(scale)
+        if stored % self._scale:
+            raise InputError(
+                f"store {self.path} was made for x{stored}; it can train x{stored} or a factor "
+                f"of it, not x{self._scale}",
+                hint=f"extract a store with --scale {self._scale}",
+            )
+        factor = stored // self._scale
         self._locations: list[tuple[int, int]] = [
             (si, i) for si, s in enumerate(self.manifest.shards) for i in range(len(s.keys))
         ]
         self.keys: tuple[SampleKey, ...] = tuple(k for s in self.manifest.shards for k in s.keys)
-        self.lr_sizes: tuple[int, ...] = tuple(n for s in self.manifest.shards for n in s.lr_sizes)
+        self.lr_sizes: tuple[int, ...] = tuple(
+            n * factor for s in self.manifest.shards for n in s.lr_sizes
+        )
         self._open: dict[int, object] = {}
 
     @property
     def scale(self) -> int:
-        return self.manifest.scale
+        return self._scale
+
+    @property
+    def rescaled(self) -> bool:
+        """True when read at a smaller factor than the store was made for."""
+        return self._scale != self.manifest.scale
 
     @property
     def layout(self) -> LayoutInfo:
@@ -387,7 +405,7 @@ class StoreReader:
     @property
     def neighbours(self) -> tuple[int, ...]:
         """Frame offsets of the neighbours stored with video samples (empty: none)."""
-        return self.manifest.neighbours
+        return () if self.rescaled else self.manifest.neighbours
 
     def __len__(self) -> int:
         return len(self._locations)
@@ -397,10 +415,11 @@ class StoreReader:
         f = self._shard(shard)
         key = self.keys[index]
         try:
+            hr = f.get_tensor(f"{i}.hr")  # type: ignore[attr-defined]
             return StoreSample(
-                neighbours=self._neighbours(f, i),
-                hr=f.get_tensor(f"{i}.hr"),  # type: ignore[attr-defined]
-                lr=f.get_tensor(f"{i}.lr"),  # type: ignore[attr-defined]
+                neighbours=None if self.rescaled else self._neighbours(f, i),
+                hr=hr,
+                lr=_shrink(hr, self._scale) if self.rescaled else f.get_tensor(f"{i}.lr"),  # type: ignore[attr-defined]
                 priors=f.get_tensor(f"{i}.priors"),  # type: ignore[attr-defined]
                 coeffs=f.get_tensor(f"{i}.coeffs"),  # type: ignore[attr-defined]
                 source=key.source,
@@ -450,6 +469,15 @@ class StoreReader:
         train = [i for i, k in enumerate(self.keys) if k.source not in held]
         val = [i for i, k in enumerate(self.keys) if k.source in held]
         return train, val
+
+
+def _shrink(hr: np.ndarray, scale: int) -> np.ndarray:
+    """HR crop (S*n, S*n, 3) -> (n, n, 3) by Pillow's antialiased bicubic (a rescaled store)."""
+    from PIL import Image
+
+    side = hr.shape[0] // scale
+    image = Image.fromarray(np.ascontiguousarray(hr))
+    return np.asarray(image.resize((side, side), Image.Resampling.BICUBIC))
 
 
 def holdout_sources(sources: Sequence[str], fraction: float, seed: int = 0) -> list[str]:

@@ -271,6 +271,9 @@ def _train(
     started: float,
 ) -> TrainResult:
     reader = StoreReader(store)
+    if scale != reader.scale and reader.scale % scale == 0:
+        reader = StoreReader(store, scale=scale)  # an x4/x8 store's HR crops train x2/x4
+        _say(config, f"reading {store} (x{reader.manifest.scale}) at x{scale}: LR = HR / {scale}")
     _check_store(reader, scale, config)
     holdout = match_sources(reader.sources(), config.holdout) or holdout_sources(
         reader.sources(), config.val_fraction, config.seed
@@ -286,7 +289,7 @@ def _train(
     model_cfg = base.with_priors(config.priors, len(channels), layout.coeff_dim)
     model = SAMNet(model_cfg).to(device)
     if config.init and not config.resume:
-        _load_init(model, Path(config.init), model_cfg)
+        _load_init(model, Path(config.init), model_cfg, config)
     ema = ExponentialAverage(model, config.ema_decay)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
@@ -475,7 +478,7 @@ class ExponentialAverage:
         self.updates = updates
 
 
-def _load_init(model: SAMNet, path: Path, config: SAMConfig) -> None:
+def _load_init(model: SAMNet, path: Path, config: SAMConfig, train_config: TrainConfig) -> None:
     """Start from weights of the same configuration (`train --init`)."""
     from facesr_video.sr.weights import load_model
 
@@ -483,6 +486,18 @@ def _load_init(model: SAMNet, path: Path, config: SAMConfig) -> None:
         raise InputError(f"--init weights not found: {path}", hint="check the path")
     start, info = load_model(path)
     parent = replace(config, frames=1, fusion_channels=info.config.fusion_channels)
+    other_scale = replace(info.config, scale=config.scale) == config
+    if other_scale:
+        # Another factor's network: every tensor of the same shape is taken (the body, the
+        # first upsampling stage); the condition net's input and the other stages start anew.
+        own = model.state_dict()
+        shared = {
+            k: v for k, v in start.state_dict().items() if k in own and own[k].shape == v.shape
+        }
+        model.load_state_dict(shared, strict=False)
+        taken = f"{len(shared)}/{len(own)} tensors taken"
+        _say(train_config, f"--init from x{info.config.scale}: {taken}")
+        return
     if info.config != config and info.config != parent:
         raise ModelError(
             f"--init weights {path.name} are {info.config.to_json()}, this run builds "

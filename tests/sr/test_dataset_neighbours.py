@@ -7,6 +7,7 @@ whatever the patch position, flip and shrink; without the motion they do not.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from facesr_video.degrade.recipes import DEGRADATIONS
+from facesr_video.errors import InputError
 from facesr_video.sr.dataset import Augment, PatchDataset, neighbour_indices
 from facesr_video.sr.neighbours import warp_neighbours
 from facesr_video.sr.store import NeighbourSample, StoreReader, StoreSample, StoreWriter
@@ -126,9 +128,6 @@ def test_a_single_frame_network_reads_a_neighbour_store_as_before(tmp_path: Path
 
 
 def test_multi_frame_training_starts_from_a_single_frame_parent(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from facesr_video.errors import InputError
     from facesr_video.sr.train import TrainConfig, train
     from facesr_video.sr.weights import load_model
     from tests.sr.conftest import make_store
@@ -153,3 +152,33 @@ def test_multi_frame_training_starts_from_a_single_frame_parent(tmp_path: Path) 
     assert float(model.fusion.out.weight.detach().abs().sum()) > 0  # the fusion learned something
     with pytest.raises(InputError, match="--neighbours 2"):
         train(make_store(tmp_path / "plain"), 4, tmp_path / "bad", replace(config, frames=5))
+
+
+def test_an_x4_store_trains_x2_from_x4_weights(tmp_path: Path) -> None:
+    from facesr_video.sr.train import TrainConfig, train
+    from facesr_video.sr.weights import load_model
+    from tests.sr.conftest import make_store
+
+    store = make_store(tmp_path / "s")
+    reader = StoreReader(store, scale=2)
+    assert reader.scale == 2 and reader.lr_sizes[0] == 2 * StoreReader(store).lr_sizes[0]
+    sample = reader[0]
+    assert sample.lr.shape[0] * 2 == sample.hr.shape[0]
+    config = TrainConfig(
+        steps=2,
+        batch_size=2,
+        patch=8,
+        warmup_steps=1,
+        eval_every=2,
+        checkpoint_every=2,
+        quiet=True,
+        holdout=("clip2.mp4",),
+        flip=False,
+        scale_augment=(1.0, 1.0),
+    )
+    x4 = train(store, 4, tmp_path / "x4", config)
+    x2 = train(store, 2, tmp_path / "x2", replace(config, init=str(x4.weights)))
+    model, _ = load_model(x2.weights)
+    assert model.config.scale == 2
+    with pytest.raises(InputError, match="factor"):
+        StoreReader(store, scale=3)
