@@ -74,3 +74,24 @@ def test_a_video_is_written_in_shards_bounded_by_bytes(tmp_path: Path) -> None:
     assert [k.frame for k in reader.keys] == list(range(8))
     again = extract_priors(options)
     assert again.already_done == 1 and again.faces_stored == 0
+
+
+def test_neighbours_are_stored_registered_and_missing_at_the_ends(tmp_path: Path) -> None:
+    """--neighbours 1 --sample-every 4: every frame fitted, frames 0, 4, 8 stored with t-1, t+1."""
+    options = _options(tmp_path / "store", max_frames=9, neighbours=1, sample_every=4)
+    summary = extract_priors(options)
+    reader = StoreReader(options.out)
+    assert summary.frames == 9 and [k.frame for k in reader.keys] == [0, 4, 8]
+    assert reader.neighbours == (-1, 1) and reader.manifest.version == 2
+    first, middle, last = (reader[i].neighbours for i in range(3))
+    assert first is not None and middle is not None and last is not None
+    for registration in ("mesh", "box"):
+        assert float(first.confidence[registration][0].max()) == 0.0  # no frame -1
+        assert float(last.confidence[registration][1].max()) == 0.0  # frame 9 was not read
+        assert float(np.asarray(middle.confidence[registration], np.float32).mean()) > 0.3
+    # The neighbours' pixels are the next frames' in this sample's crop window: close, not equal.
+    hr = reader[1].hr.astype(np.float32)
+    difference = np.abs(middle.hr.astype(np.float32) - hr[None]).mean(axis=(1, 2, 3))
+    assert (difference > 0.2).all() and (difference < 20).all()
+    flow = np.asarray(middle.flow["mesh"], np.float32)
+    assert np.isfinite(flow).all() and np.abs(flow).max() < 5  # a talking head moves little
