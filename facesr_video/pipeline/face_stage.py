@@ -299,14 +299,15 @@ class FaceStage:
         maps = priors.maps[:, self._channel_index] if self._channel_index else None
         coeffs = priors.coefficients if self.network.config.uses_coeffs else None
         fused = self._neighbour_inputs(lr_crops, faces, neighbours) if self.offsets else None
+        inputs = [
+            lr_crops.to(self.dtype),
+            None if maps is None else maps.to(self.dtype),
+            None if coeffs is None else coeffs.to(self.dtype),
+        ]
+        if fused is not None:
+            inputs += [fused.warped.to(self.dtype), fused.confidence.to(self.dtype)]
         with torch.inference_mode():
-            out = self.network(
-                lr_crops.to(self.dtype),
-                None if maps is None else maps.to(self.dtype),
-                None if coeffs is None else coeffs.to(self.dtype),
-                None if fused is None else fused.warped.to(self.dtype),
-                None if fused is None else fused.confidence.to(self.dtype),
-            )
+            out = self.network(*inputs)
         sr = out.float().clamp(0.0, 1.0)
         if self.network_scale != self.scale:  # x2 from the x4 network
             sr = F.interpolate(
