@@ -94,6 +94,12 @@ def train_command(
         help="Frames the network sees: the current one and its neighbours (odd; > 1 needs a "
         "store made with extract-priors --neighbours).",
     ),
+    trainable: list[str] = typer.Option(
+        [],
+        "--trainable",
+        help="Train only the parts whose parameter names start with this (repeatable), e.g. "
+        "fusion: a multi-frame network learns its neighbours, the rest stays its parent's.",
+    ),
     registration: str = typer.Option(
         DEFAULTS.registration,
         "--registration",
@@ -123,6 +129,7 @@ def train_command(
         face_model=str(face_model) if face_model else None,
         frames=frames,
         registration=registration,
+        trainable=tuple(t if t.endswith(".") else t + "." for t in trainable),
         quiet=cli_state.quiet,
         expected_layout_version=LAYOUT_VERSION,  # the store must hold the priors enhance renders
     )

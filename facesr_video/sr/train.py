@@ -86,6 +86,9 @@ class TrainConfig:
     # (or its single-frame parent: a multi-frame run starts from it with the fusion at zero)
     frames: int = 1  # the network's window: the current frame and frames - 1 neighbours
     registration: str = "mesh"  # how neighbours are registered: mesh (3D fits) or box
+    # Train only parameters whose names start with one of these (empty: all). `("fusion.",)`
+    # teaches a multi-frame network its neighbours while the single-frame parent stays as it was.
+    trainable: tuple[str, ...] = ()
     ema_decay: float = 0.999  # 0 = no EMA; the EMA is what is validated and exported
     seed: int = 0
     num_workers: int = 0
@@ -291,8 +294,9 @@ def _train(
     if config.init and not config.resume:
         _load_init(model, Path(config.init), model_cfg, config)
     ema = ExponentialAverage(model, config.ema_decay)
+    trained = _trainable_parameters(model, config.trainable)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
+        trained, lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, config))
 
@@ -405,7 +409,7 @@ def _train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                torch.nn.utils.clip_grad_norm_(trained, config.grad_clip)
             optimizer.step()
             scheduler.step()
             ema.update(model)
@@ -476,6 +480,24 @@ class ExponentialAverage:
     def load_state_dict(self, state: dict[str, Any], updates: int) -> None:
         self.model.load_state_dict(state)
         self.updates = updates
+
+
+def _trainable_parameters(model: SAMNet, prefixes: tuple[str, ...]) -> list[torch.nn.Parameter]:
+    """The parameters to optimise; the others are frozen (requires_grad off)."""
+    if not prefixes:
+        return list(model.parameters())
+    chosen = []
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(prefixes))
+        if parameter.requires_grad:
+            chosen.append(parameter)
+    if not chosen:
+        names = sorted({n.split(".")[0] for n, _ in model.named_parameters()})
+        raise InputError(
+            f"--trainable {', '.join(prefixes)} matches no parameter of this network",
+            hint=f"its parts are: {', '.join(names)}",
+        )
+    return chosen
 
 
 def _load_init(model: SAMNet, path: Path, config: SAMConfig, train_config: TrainConfig) -> None:

@@ -150,6 +150,21 @@ def test_multi_frame_training_starts_from_a_single_frame_parent(tmp_path: Path) 
     model, _ = load_model(fused.weights)
     assert model.config.frames == 5 and model.fusion is not None
     assert float(model.fusion.out.weight.detach().abs().sum()) > 0  # the fusion learned something
+    # --trainable fusion: only the fusion learns; the single-frame parent is kept bit for bit.
+    frozen = train(
+        store,
+        4,
+        tmp_path / "fusion-only",
+        replace(config, frames=5, init=str(parent.weights), trainable=("fusion.",)),
+    )
+    start, _ = load_model(parent.weights)
+    after, _ = load_model(frozen.weights)
+    kept = start.state_dict()
+    for name, tensor in after.state_dict().items():
+        if name.startswith("fusion."):
+            continue
+        assert torch.equal(tensor, kept[name]), name
+    assert float(after.fusion.out.weight.detach().abs().sum()) > 0
     with pytest.raises(InputError, match="--neighbours 2"):
         train(make_store(tmp_path / "plain"), 4, tmp_path / "bad", replace(config, frames=5))
 
