@@ -100,6 +100,12 @@ def train_command(
         help="Train only the parts whose parameter names start with this (repeatable), e.g. "
         "fusion: a multi-frame network learns its neighbours, the rest stays its parent's.",
     ),
+    synthetic_neighbours: bool = typer.Option(
+        False,
+        "--synthetic-neighbours",
+        help="Faces stored without neighbours (stills) get copies of themselves moved by "
+        "sub-pixel steps, with exact motion.",
+    ),
     registration: str = typer.Option(
         DEFAULTS.registration,
         "--registration",
@@ -129,6 +135,7 @@ def train_command(
         face_model=str(face_model) if face_model else None,
         frames=frames,
         registration=registration,
+        synthetic_neighbours=synthetic_neighbours,
         trainable=tuple(t if t.endswith(".") else t + "." for t in trainable),
         quiet=cli_state.quiet,
         expected_layout_version=LAYOUT_VERSION,  # the store must hold the priors enhance renders

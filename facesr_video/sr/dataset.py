@@ -26,7 +26,7 @@ from torch.utils.data import Dataset, Sampler
 from facesr_video.degrade.recipes import DegradeConfig, degrade
 from facesr_video.sr.mirror import CoefficientMirror, mirror_maps
 from facesr_video.sr.neighbours import sample_pixels
-from facesr_video.sr.store import StoreReader, StoreSample
+from facesr_video.sr.store import NeighbourSample, StoreReader, StoreSample
 
 NEIGHBOUR_MARGIN = 4  # LR px of each neighbour read around the patch (motion reaches into it)
 
@@ -80,6 +80,7 @@ class PatchDataset(Dataset):
         coeffs_used: bool = True,
         neighbours: int = 0,
         registration: str = "mesh",
+        synthetic_neighbours: bool = False,
     ) -> None:
         small = [i for i in indices if reader.lr_sizes[i] < patch]
         if small:
@@ -100,7 +101,12 @@ class PatchDataset(Dataset):
         self.mirror = mirror
         self.can_flip = augment.flip and (mirror is not None or not coeffs_used)
         self.registration = registration
-        self.neighbour_index = neighbour_indices(reader.neighbours, neighbours)
+        # Stills (and stores without neighbours) may get neighbours made by moving them.
+        self.synthetic_neighbours = synthetic_neighbours
+        if synthetic_neighbours and not reader.neighbours:
+            self.neighbour_index = list(range(neighbours))
+        else:
+            self.neighbour_index = neighbour_indices(reader.neighbours, neighbours)
         if neighbours and not degrade_on_the_fly:
             raise ValueError("neighbours are degraded on the fly; degrade_on_the_fly must be on")
 
@@ -162,13 +168,15 @@ class PatchDataset(Dataset):
         images = torch.zeros((count, 3, p + 2 * m, p + 2 * m))
         positions = torch.zeros((count, p, p, 2))
         confidence = torch.zeros((count, 1, p, p))
-        if not count or s.neighbours is None:
+        nb, index = s.neighbours, self.neighbour_index
+        if count and nb is None and self.synthetic_neighbours:
+            nb, index = moved_copies(s.hr, count, scale, rng), list(range(count))
+        if not count or nb is None:
             return images, positions, confidence
-        nb = s.neighbours
         k = window.side / (p * scale)  # crop HR px per patch HR px (1 / shrink)
         flow = torch.from_numpy(np.asarray(nb.flow[self.registration], np.float32))
         conf = torch.from_numpy(np.asarray(nb.confidence[self.registration], np.float32))
-        flow, conf = flow[self.neighbour_index], conf[self.neighbour_index]
+        flow, conf = flow[index], conf[index]
         # Where each patch pixel's centre lies in the stored (LR crop) motion maps.
         j = torch.arange(p, dtype=torch.float32)
         ux = k * (j + 0.5) + window.x / scale - 0.5
@@ -180,10 +188,10 @@ class PatchDataset(Dataset):
         base = torch.stack(torch.meshgrid(j, j, indexing="ij")[::-1], dim=-1) + m
         positions = base[None] + flow_at.permute(0, 2, 3, 1) / k
         pad = int(np.ceil(m * scale * k)) + 2
-        for i, index in enumerate(self.neighbour_index):
+        for i, stored in enumerate(index):
             if float(conf_at[i].max()) <= 0.0:
                 continue
-            padded = np.pad(np.asarray(nb.hr[index]), ((pad, pad), (pad, pad), (0, 0)), "edge")
+            padded = np.pad(np.asarray(nb.hr[stored]), ((pad, pad), (pad, pad), (0, 0)), "edge")
             grown = HRWindow(window.y + pad - m * scale * k, window.x + pad - m * scale * k, 0)
             side = window.side + 2 * m * scale * k
             hr = _resize_window(padded, grown.y, grown.x, side, (p + 2 * m) * scale)
@@ -214,6 +222,25 @@ class HRWindow(NamedTuple):
     y: float
     x: float
     side: float
+
+
+def moved_copies(
+    hr: np.ndarray, count: int, scale: int, rng: np.random.Generator, reach: int = 2
+) -> NeighbourSample:
+    """Neighbours of a still: the HR crop moved by whole HR pixels (up to `reach` LR px, so
+    sub-pixel steps at low resolution), with the exact motion and full confidence."""
+    n = hr.shape[0] // scale
+    moved = np.empty((count, *hr.shape), np.uint8)
+    flow = np.zeros((count, 2, n, n), np.float32)
+    pad = reach * scale
+    padded = np.pad(hr, ((pad, pad), (pad, pad), (0, 0)), "edge")
+    for i in range(count):
+        dx, dy = (int(v) for v in rng.integers(-pad, pad + 1, size=2))
+        moved[i] = padded[pad - dy : pad - dy + hr.shape[0], pad - dx : pad - dx + hr.shape[1]]
+        flow[i, 0], flow[i, 1] = dx / scale, dy / scale
+    confidence = np.ones((count, 1, n, n), np.float32)
+    maps = {"mesh": flow, "box": flow}
+    return NeighbourSample(moved, maps, {"mesh": confidence, "box": confidence})
 
 
 def neighbour_indices(offsets: Sequence[int], count: int) -> list[int]:

@@ -89,6 +89,8 @@ class TrainConfig:
     # Train only parameters whose names start with one of these (empty: all). `("fusion.",)`
     # teaches a multi-frame network its neighbours while the single-frame parent stays as it was.
     trainable: tuple[str, ...] = ()
+    # Samples without neighbours (stills) get moved copies of themselves with exact motion.
+    synthetic_neighbours: bool = False
     ema_decay: float = 0.999  # 0 = no EMA; the EMA is what is validated and exported
     seed: int = 0
     num_workers: int = 0
@@ -210,7 +212,8 @@ def _check_store(reader: StoreReader, scale: int, config: TrainConfig) -> None:
             hint=f"use --scale {reader.scale} or a store extracted with --scale {scale}",
         )
     try:
-        neighbour_indices(reader.neighbours, config.frames - 1)
+        if not (config.synthetic_neighbours and not reader.neighbours):
+            neighbour_indices(reader.neighbours, config.frames - 1)
     except ValueError as error:
         raise InputError(f"store {reader.path}: {error}") from None
     want = config.expected_layout_version
@@ -348,6 +351,7 @@ def _train(
         coeffs_used=model_cfg.uses_coeffs,
         neighbours=model_cfg.neighbours,
         registration=config.registration,
+        synthetic_neighbours=config.synthetic_neighbours,
     )
     loader = DataLoader(
         dataset,
@@ -597,6 +601,7 @@ def evaluate(
         channels=channels,
         neighbours=model.config.neighbours,
         registration=config.registration,
+        synthetic_neighbours=config.synthetic_neighbours,
     )
     was_training = model.training
     model.eval()

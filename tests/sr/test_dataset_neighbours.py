@@ -197,3 +197,27 @@ def test_an_x4_store_trains_x2_from_x4_weights(tmp_path: Path) -> None:
     assert model.config.scale == 2
     with pytest.raises(InputError, match="factor"):
         StoreReader(store, scale=3)
+
+
+def test_stills_get_moved_copies_with_exact_motion(tmp_path: Path) -> None:
+    from tests.sr.conftest import make_store
+
+    reader = StoreReader(make_store(tmp_path / "plain", lr_sizes=(32,)))
+    dataset = PatchDataset(
+        reader,
+        list(range(len(reader))),
+        16,
+        train=True,
+        degrade_config=DEGRADATIONS["bicubic"],
+        augment=Augment(flip=True, scale=(1.0, 1.0)),
+        coeffs_used=False,
+        neighbours=4,
+        synthetic_neighbours=True,
+    )
+    item = dataset[(0, 5)]
+    assert item.nb_conf.shape == (4, 1, 16, 16) and float(item.nb_conf.min()) == 1.0
+    nb = warp_neighbours(item.lr[None], item.nb_lr[None], item.nb_pos[None], item.nb_conf[None])
+    warped = float((nb.warped[0] - item.lr).abs()[..., 2:-2, 2:-2].mean())
+    m = (item.nb_lr.shape[-1] - 16) // 2
+    unwarped = float((item.nb_lr[..., m:-m, m:-m] - item.lr).abs().mean())
+    assert warped < 0.5 * unwarped, (warped, unwarped)
