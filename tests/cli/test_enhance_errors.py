@@ -194,3 +194,21 @@ def test_usage_error_is_a_message_not_a_traceback(capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2
     assert "Traceback" not in err and "Missing" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--frames", "4"], "must be odd"),
+        (["--registration", "optical"], "use one of mesh, box"),
+        (["--frames", "5"], "needs multi-frame weights"),
+    ],
+)
+def test_bad_window_options(tmp_path: Path, capsys, monkeypatch, args, words) -> None:
+    from tests.conftest import ICT_NPZ, REPO
+
+    monkeypatch.setenv("FACESR_FACE_MODEL", str(require(ICT_NPZ)))
+    src = REPO / "samples" / "crema_d_1001_HAP_120x90.mp4"
+    out = tmp_path / "out.mp4"
+    code, lines = _run(capsys, [str(src), str(out), "--scale", "4", *args])
+    assert code == 2 and words in lines[-1] and not out.exists()
