@@ -126,7 +126,7 @@ class FaceStage:
         self.network = network
         self.weights_info = weights_info
         self.scale = scale
-        # The network's own factor: x2 output is the x4 network's, resampled (setup.NETWORK_SCALES)
+        # The network's own factor: without x2 weights, x2 is the x4 network's output resampled
         self.network_scale = network.config.scale
         self.options = options
         self.device = device

@@ -1,10 +1,11 @@
 """What a multi-frame network's neighbours add, on held-out training-store patches.
 
     python tests/benchmarks/bench_fusion.py STORE WEIGHTS --holdout GLOB [--holdout GLOB ...]
-        [--registration mesh|box] [--synthetic] [--patch 32]
+        [--registration mesh|box] [--synthetic] [--patch 32] [--degradation bicubic|h264|...]
 
 The same weights run each held-out patch twice: with its registered neighbours and with none
-(confidence 0, where the fusion adds exactly nothing), on clean bicubic input; printed: PSNR of
+(confidence 0, where the fusion adds exactly nothing), on clean bicubic input (or another
+`--degradation`, each frame degraded on its own); printed: PSNR of
 bicubic, one frame and all frames, the gain, and the mean confidence the neighbours carried.
 `--synthetic` gives every patch moved copies of itself with exact sub-pixel motion (what
 `train --synthetic-neighbours` learns from): the fusion's ceiling without registration error.
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--synthetic", action="store_true")
     parser.add_argument("--patch", type=int, default=None, help="LR px (default 32 x4, 16 x8)")
     parser.add_argument("--max", type=int, default=96, help="patches at most")
+    parser.add_argument("--degradation", default="bicubic", help="a train --degradation name")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model, info = load_model(args.weights)
@@ -56,7 +58,7 @@ def main() -> None:
         held,
         patch,
         train=False,
-        degrade_config=DEGRADATIONS["bicubic"],
+        degrade_config=DEGRADATIONS[args.degradation],
         channels=channels,
         neighbours=model.config.neighbours,
         registration=args.registration,
