@@ -25,7 +25,7 @@ def test_cli_defaults_are_train_config_defaults() -> None:
         name = OPTION_FIELDS.get(param.name, param.name)
         if name not in config or param.required:
             continue
-        default = tuple(param.default) if name == "holdout" else param.default
+        default = tuple(param.default) if name in ("holdout", "trainable") else param.default
         default = PARSED[name](default) if name in PARSED else default
         assert default == config[name], (
             f"--{param.name}: CLI {default!r}, TrainConfig {config[name]!r}"
