@@ -32,7 +32,9 @@ def train_command(
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
     model: str = typer.Option(
-        DEFAULTS.model, "--model", help="Network variant (sam-light, sam-base)."
+        DEFAULTS.model,
+        "--model",
+        help="Network variant (sam-tiny, sam-light, sam-medium, sam-base).",
     ),
     steps: int = typer.Option(DEFAULTS.steps, "--steps", min=1, help="Total optimiser steps."),
     batch_size: int = typer.Option(

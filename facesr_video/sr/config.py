@@ -94,6 +94,8 @@ class SAMConfig:
 
 # Sizes chosen by tests/benchmarks/bench_sr.py (see the module docstring there for figures).
 VARIANTS: dict[str, SAMConfig] = {
+    "sam-tiny": SAMConfig(channels=16, num_groups=1, blocks_per_group=2, cond_channels=16),
     "sam-light": SAMConfig(channels=32, num_groups=2, blocks_per_group=2, cond_channels=32),
+    "sam-medium": SAMConfig(channels=48, num_groups=3, blocks_per_group=2, cond_channels=48),
     "sam-base": SAMConfig(channels=64, num_groups=4, blocks_per_group=4, cond_channels=48),
 }
