@@ -1,0 +1,45 @@
+"""Which methods evaluate runs: a multi-frame network also without neighbours, and extra weights."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from facesr_video.eval.evaluate import EvaluateOptions, build_methods
+from facesr_video.eval.results import METHOD_ONE_FRAME, METHOD_OURS, METHOD_SINGLE_FRAME
+from facesr_video.render.layout import CHANNELS_V1, LAYOUT_VERSION
+from facesr_video.sr.network import SAMNet, create_model
+from facesr_video.sr.weights import save_model
+from tests.conftest import ICT_NPZ, require
+
+
+def _weights(path: Path, frames: int) -> Path:
+    torch.manual_seed(0)
+    single = create_model("sam-tiny", prior_mode="all", prior_channels=13, coeff_dim=186)
+    net = SAMNet(replace(single.config, frames=frames))
+    save_model(net, path, LAYOUT_VERSION, CHANNELS_V1, recipe={"note": "untrained, for tests"})
+    return path
+
+
+@pytest.fixture
+def face_model(monkeypatch) -> None:
+    monkeypatch.setenv("FACESR_FACE_MODEL", str(require(ICT_NPZ)))
+
+
+def test_multi_frame_weights_are_also_run_alone(tmp_path: Path, face_model) -> None:
+    five = _weights(tmp_path / "five.safetensors", 5)
+    one = _weights(tmp_path / "one.safetensors", 1)
+    options = EvaluateOptions((tmp_path,), tmp_path / "r", 4, weights=five, device="cpu")
+    methods, settings, _ = build_methods(options)
+    assert [m.name for m in methods][1:] == [METHOD_OURS, METHOD_ONE_FRAME]
+    assert settings["frames (window)"] == "5, registration mesh"
+    both = replace(options, weights_single_frame=one, one_frame_too=False, registration="box")
+    methods, settings, _ = build_methods(both)
+    assert [m.name for m in methods][1:] == [METHOD_OURS, METHOD_SINGLE_FRAME]
+    assert settings["frames (window)"] == "5, registration box"
+    assert "--skip-one-frame" in both.command_line() and "--registration box" in both.command_line()
+    single, _, _ = build_methods(replace(options, weights=one))
+    assert [m.name for m in single][1:] == [METHOD_OURS]
