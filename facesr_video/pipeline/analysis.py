@@ -70,6 +70,10 @@ class AnalysedFrame(Generic[Payload]):
     payload: Payload
     faces: tuple[FaceState, ...]
 
+    def face(self, track_id: int) -> FaceState | None:
+        """This frame's face of a track, or None when the track has none here."""
+        return next((f for f in self.faces if f.track_id == track_id), None)
+
 
 @dataclass
 class _Track:

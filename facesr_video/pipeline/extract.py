@@ -375,9 +375,7 @@ class _Extractor:
         faces: list[FaceState | None] = []
         pixels = np.zeros((len(window), *job.hr.shape), np.uint8)
         for i, frame in enumerate(window):
-            other = None
-            if frame is not None:
-                other = next((f for f in frame.faces if f.track_id == face.track_id), None)
+            other = frame.face(face.track_id) if frame is not None else None
             faces.append(other)
             if other is not None and frame is not None:
                 pixels[i] = crop_region(frame.payload.hr, hr_alignment)

@@ -329,7 +329,10 @@ class FaceStage:
         self, lr_crops: torch.Tensor, faces: list[FaceState], neighbours: Window[Frame]
     ) -> NeighbourInputs:
         """The same faces in the neighbour frames, registered onto these crops and warped."""
-        rows = [[_same_track(frame, face.track_id) for frame in neighbours] for face in faces]
+        rows = [
+            [frame.face(face.track_id) if frame is not None else None for frame in neighbours]
+            for face in faces
+        ]
         started = time.perf_counter()
         with torch.inference_mode():
             motion = face_motion(self.model, faces, rows, self.options.registration, self.device)
@@ -383,12 +386,6 @@ class FaceStage:
             for x, y in face.landmarks68:
                 draw.point((float(x), float(y)), fill=(255, 230, 0))
         return np.asarray(image)
-
-
-def _same_track(frame: AnalysedFrame[Frame] | None, track_id: int) -> FaceState | None:
-    if frame is None:
-        return None
-    return next((f for f in frame.faces if f.track_id == track_id), None)
 
 
 def _windows(

@@ -25,19 +25,14 @@ NETWORK_SCALES = {2: (2, 4), 4: (4,), 8: (8,)}
 is resampled by 1/2 with an antialiased bicubic (when no x2 weights are installed)."""
 
 
-SHIPPED_VARIANTS = ("sam-medium", "sam-light")
-"""Variants a shipped file may be, the preferred first: `sam-VARIANT-xS.safetensors`."""
+def _shipped_file(scale: int) -> Path:
+    return WEIGHTS_DIR / f"sam-light-x{scale}.safetensors"
 
 
 def shipped_weights(scale: int) -> Path:
-    """The default weights for a scale, shipped in facesr_video/weights/: for the first network
-    scale of NETWORK_SCALES with a file (x2 falls back to the x4 weights), the first variant of
-    SHIPPED_VARIANTS there."""
-    candidates = [
-        WEIGHTS_DIR / f"{variant}-x{s}.safetensors"
-        for s in NETWORK_SCALES.get(scale, (scale,))
-        for variant in SHIPPED_VARIANTS
-    ]
+    """The default weights for a scale, shipped in facesr_video/weights/: those of the first
+    network scale of NETWORK_SCALES whose file is there (x2 falls back to the x4 weights)."""
+    candidates = [_shipped_file(s) for s in NETWORK_SCALES.get(scale, (scale,))]
     return next((c for c in candidates if c.is_file()), candidates[-1])
 
 
@@ -52,12 +47,7 @@ def check_weights(path: Path) -> WeightsInfo:
     Metadata (format, config, layout), every tensor against the config, the prior layout this
     version renders, and for a shipped file the scale its name promises.
     """
-    named = {
-        WEIGHTS_DIR / f"{variant}-x{s}.safetensors": s
-        for s in (2, 4, 8)
-        for variant in SHIPPED_VARIANTS
-    }
-    scale = named.get(Path(path))
+    scale = next((s for s in FACE_SCALES if _shipped_file(s) == Path(path)), None)
     _, info = load_model(path, expected_layout_version=LAYOUT_VERSION, scale=scale)
     return info
 

@@ -187,14 +187,15 @@ class PatchDataset(Dataset):
         conf_at, _ = sample_pixels(conf, grid)
         base = torch.stack(torch.meshgrid(j, j, indexing="ij")[::-1], dim=-1) + m
         positions = base[None] + flow_at.permute(0, 2, 3, 1) / k
-        pad = int(np.ceil(m * scale * k)) + 2
+        # The patch's window grown by the margin, in the neighbour crop padded by `pad`.
+        grow = m * scale * k
+        pad = int(np.ceil(grow)) + 2
+        top, left, side = window.y + pad - grow, window.x + pad - grow, window.side + 2 * grow
         for i, stored in enumerate(index):
             if float(conf_at[i].max()) <= 0.0:
                 continue
             padded = np.pad(np.asarray(nb.hr[stored]), ((pad, pad), (pad, pad), (0, 0)), "edge")
-            grown = HRWindow(window.y + pad - m * scale * k, window.x + pad - m * scale * k, 0)
-            side = window.side + 2 * m * scale * k
-            hr = _resize_window(padded, grown.y, grown.x, side, (p + 2 * m) * scale)
+            hr = _resize_window(padded, top, left, side, (p + 2 * m) * scale)
             images[i] = _to_chw(degrade(hr, scale, rng, self.degrade_config))
             confidence[i] = conf_at[i]
         return images, positions, confidence
@@ -216,12 +217,11 @@ def _channels(maps: np.ndarray, channels: list[int] | None) -> np.ndarray:
 
 
 class HRWindow(NamedTuple):
-    """A square region of a sample's HR crop: top-left (y, x) and side, in HR pixels (floats
-    for the neighbours' grown windows)."""
+    """A square region of a sample's HR crop: top-left (y, x) and side, in HR pixels."""
 
-    y: float
-    x: float
-    side: float
+    y: int
+    x: int
+    side: int
 
 
 def moved_copies(
@@ -278,7 +278,7 @@ def _shrunk_patch(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The HR window resized to (out, out): image with Pillow's antialiased bicubic (as the
     degradation), maps with antialiased bilinear (float32)."""
-    y, x, region = int(window_hr.y), int(window_hr.x), int(window_hr.side)
+    y, x, region = window_hr
     window = slice(y, y + region), slice(x, x + region)
     image = Image.fromarray(np.ascontiguousarray(hr[window])).resize(
         (out, out), Image.Resampling.BICUBIC

@@ -41,7 +41,9 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from facesr_video.degrade.bicubic import downscale
 from facesr_video.errors import InputError, OutputError
+from facesr_video.sr.neighbours import REGISTRATIONS
 
 FORMAT = "facesr-priors-store"
 VERSION = 2
@@ -419,7 +421,7 @@ class StoreReader:
             return StoreSample(
                 neighbours=None if self.rescaled else self._neighbours(f, i),
                 hr=hr,
-                lr=_shrink(hr, self._scale) if self.rescaled else f.get_tensor(f"{i}.lr"),  # type: ignore[attr-defined]
+                lr=downscale(hr, self._scale) if self.rescaled else f.get_tensor(f"{i}.lr"),  # type: ignore[attr-defined]
                 priors=f.get_tensor(f"{i}.priors"),  # type: ignore[attr-defined]
                 coeffs=f.get_tensor(f"{i}.coeffs"),  # type: ignore[attr-defined]
                 source=key.source,
@@ -434,11 +436,10 @@ class StoreReader:
         if not self.neighbours or f"{i}.nb_hr" not in f.keys():  # type: ignore[attr-defined]  # noqa: SIM118
             return None
         get = f.get_tensor  # type: ignore[attr-defined]
-        names = ("mesh", "box")
         return NeighbourSample(
             hr=get(f"{i}.nb_hr"),
-            flow={r: get(f"{i}.nb_{r}_flow") for r in names},
-            confidence={r: get(f"{i}.nb_{r}_conf") for r in names},
+            flow={r: get(f"{i}.nb_{r}_flow") for r in REGISTRATIONS},
+            confidence={r: get(f"{i}.nb_{r}_conf") for r in REGISTRATIONS},
         )
 
     def _shard(self, index: int) -> object:
@@ -469,15 +470,6 @@ class StoreReader:
         train = [i for i, k in enumerate(self.keys) if k.source not in held]
         val = [i for i, k in enumerate(self.keys) if k.source in held]
         return train, val
-
-
-def _shrink(hr: np.ndarray, scale: int) -> np.ndarray:
-    """HR crop (S*n, S*n, 3) -> (n, n, 3) by Pillow's antialiased bicubic (a rescaled store)."""
-    from PIL import Image
-
-    side = hr.shape[0] // scale
-    image = Image.fromarray(np.ascontiguousarray(hr))
-    return np.asarray(image.resize((side, side), Image.Resampling.BICUBIC))
 
 
 def holdout_sources(sources: Sequence[str], fraction: float, seed: int = 0) -> list[str]:

@@ -19,7 +19,9 @@ from facesr_video.errors import InputError
 from facesr_video.sr.dataset import Augment, PatchDataset, neighbour_indices
 from facesr_video.sr.neighbours import warp_neighbours
 from facesr_video.sr.store import NeighbourSample, StoreReader, StoreSample, StoreWriter
-from tests.sr.conftest import LAYOUT, synthetic_sample
+from facesr_video.sr.train import TrainConfig, train
+from facesr_video.sr.weights import load_model
+from tests.sr.conftest import LAYOUT, make_store, synthetic_sample
 
 OFFSETS = (-2, -1, 1, 2)
 SHIFTS = {-2: (2, -1), -1: (1, 0), 1: (-1, 1), 2: (0, 2)}  # LR px (dx, dy) of the face at t+d
@@ -127,23 +129,24 @@ def test_a_single_frame_network_reads_a_neighbour_store_as_before(tmp_path: Path
     assert torch.isfinite(item.hr).all()
 
 
-def test_multi_frame_training_starts_from_a_single_frame_parent(tmp_path: Path) -> None:
-    from facesr_video.sr.train import TrainConfig, train
-    from facesr_video.sr.weights import load_model
-    from tests.sr.conftest import make_store
-
-    config = TrainConfig(
-        steps=4,
+def _tiny(steps: int, holdout: str) -> TrainConfig:
+    """A few steps on a synthetic store, validated on one clip."""
+    return TrainConfig(
+        steps=steps,
         batch_size=2,
         patch=8,
         warmup_steps=1,
-        eval_every=4,
-        checkpoint_every=4,
+        eval_every=steps,
+        checkpoint_every=steps,
         quiet=True,
-        holdout=("clip1.mp4",),
+        holdout=(holdout,),
         flip=False,
         scale_augment=(1.0, 1.0),
     )
+
+
+def test_multi_frame_training_starts_from_a_single_frame_parent(tmp_path: Path) -> None:
+    config = _tiny(4, "clip1.mp4")
     store = _store(tmp_path / "s", clips=2)
     parent = train(store, 4, tmp_path / "single", config)
     fused = train(store, 4, tmp_path / "fused", replace(config, frames=5, init=str(parent.weights)))
@@ -170,38 +173,24 @@ def test_multi_frame_training_starts_from_a_single_frame_parent(tmp_path: Path) 
 
 
 def test_an_x4_store_trains_x2_from_x4_weights(tmp_path: Path) -> None:
-    from facesr_video.sr.train import TrainConfig, train
-    from facesr_video.sr.weights import load_model
-    from tests.sr.conftest import make_store
-
     store = make_store(tmp_path / "s")
     reader = StoreReader(store, scale=2)
     assert reader.scale == 2 and reader.lr_sizes[0] == 2 * StoreReader(store).lr_sizes[0]
     sample = reader[0]
     assert sample.lr.shape[0] * 2 == sample.hr.shape[0]
-    config = TrainConfig(
-        steps=2,
-        batch_size=2,
-        patch=8,
-        warmup_steps=1,
-        eval_every=2,
-        checkpoint_every=2,
-        quiet=True,
-        holdout=("clip2.mp4",),
-        flip=False,
-        scale_augment=(1.0, 1.0),
-    )
+    config = _tiny(2, "clip2.mp4")
     x4 = train(store, 4, tmp_path / "x4", config)
     x2 = train(store, 2, tmp_path / "x2", replace(config, init=str(x4.weights)))
     model, _ = load_model(x2.weights)
+    parent, _ = load_model(x4.weights)
     assert model.config.scale == 2
+    # The shared layers came from the x4 weights (two small steps since), not a fresh init.
+    assert torch.allclose(model.head.weight, parent.head.weight, atol=1e-2)
     with pytest.raises(InputError, match="factor"):
         StoreReader(store, scale=3)
 
 
 def test_stills_get_moved_copies_with_exact_motion(tmp_path: Path) -> None:
-    from tests.sr.conftest import make_store
-
     reader = StoreReader(make_store(tmp_path / "plain", lr_sizes=(32,)))
     dataset = PatchDataset(
         reader,
