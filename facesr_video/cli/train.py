@@ -27,8 +27,8 @@ def train_command(
     ),
     degradation: str = typer.Option(
         DEFAULTS.degradation,
-        help="Low-res inputs made on the fly: bicubic (clean), video (clean or H.264), h264, "
-        "mixed, realistic.",
+        help="Low-res inputs made on the fly: bicubic (clean), video (clean or H.264 coded as a "
+        "clip), h264, video-intra / h264-intra (each patch one intra picture), mixed, realistic.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
     model: str = typer.Option(

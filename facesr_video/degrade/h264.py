@@ -1,4 +1,4 @@
-"""H.264 round trips: what a frame (or a clip) looks like after libx264 at a given CRF.
+"""H.264 round trips: what the frames of a clip look like after libx264 at a given CRF.
 
 Compressed video is the input most users have, so training and `evaluate --degradation h264`
 both need the codec's real artefacts (4:2:0 chroma, block DCT, deblocking), not a JPEG stand-in.
@@ -8,8 +8,6 @@ the even sizes 4:2:0 needs, and cropped back after decoding.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
 from fractions import Fraction
 
 import av
@@ -19,38 +17,6 @@ import numpy as np
 def _pad_even(frame: np.ndarray) -> np.ndarray:
     h, w = frame.shape[:2]
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-
-
-def h264_round_trip(
-    frames: Sequence[np.ndarray], crf: int, preset: str = "veryfast", fps: int = 25
-) -> list[np.ndarray]:
-    """Encode `frames` (each (H, W, 3) uint8, one size) as one H.264 stream and decode it back.
-
-    A clip is coded with inter prediction like a real video; one frame is an intra picture.
-    Returns the decoded frames, same count and shape as the input.
-    """
-    if not frames:
-        return []
-    height, width = frames[0].shape[:2]
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="h264") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = width + width % 2, height + height % 2
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(int(crf)), "preset": preset}
-        stream.codec_context.thread_count = 1
-        for frame in frames:
-            picture = av.VideoFrame.from_ndarray(_pad_even(np.ascontiguousarray(frame)), "rgb24")
-            for packet in stream.encode(picture):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    buffer.seek(0)
-    with av.open(buffer, "r", format="h264") as container:
-        decoded = [f.to_ndarray(format="rgb24")[:height, :width] for f in container.decode(video=0)]
-    if len(decoded) != len(frames):
-        raise RuntimeError(f"H.264 round trip returned {len(decoded)} of {len(frames)} frames")
-    return [np.ascontiguousarray(f) for f in decoded]
 
 
 class H264Stream:

@@ -23,7 +23,11 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
-from facesr_video.degrade.recipes import DegradeConfig, degrade
+from facesr_video.degrade.recipes import (
+    DegradeConfig,
+    degrade_clip,
+    draw_degradation,
+)
 from facesr_video.sr.mirror import CoefficientMirror, mirror_maps
 from facesr_video.sr.neighbours import sample_pixels
 from facesr_video.sr.store import NeighbourSample, StoreReader, StoreSample
@@ -137,10 +141,10 @@ class PatchDataset(Dataset):
             hr = np.asarray(s.hr[big[0], big[1]])
             priors = _channels(s.priors[:, big[0], big[1]], self.channels).astype(np.float32)
         if self.degrade_on_the_fly:
-            lr = degrade(hr, scale, rng, self.degrade_config)
+            hr, lr, nb_lr, nb_pos, nb_conf = self._degraded(s, window, hr, rng)
         else:
             lr = np.asarray(s.lr[y : y + p, x : x + p])
-        nb_lr, nb_pos, nb_conf = self._neighbours(s, window, rng)
+            nb_lr, nb_pos, nb_conf = self._no_neighbours()
         if self.train and self.can_flip and rng.uniform() < 0.5:
             hr, lr = hr[:, ::-1], lr[:, ::-1]
             priors = mirror_maps(priors, self.channel_names)
@@ -159,46 +163,110 @@ class PatchDataset(Dataset):
             nb_conf=nb_conf,
         )
 
-    def _neighbours(
-        self, s: StoreSample, window: HRWindow, rng: np.random.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The neighbours' LR windows, positions and confidences for this patch (N may be 0)."""
-        p, scale, count = self.patch, self.reader.scale, len(self.neighbour_index)
-        m = NEIGHBOUR_MARGIN
-        images = torch.zeros((count, 3, p + 2 * m, p + 2 * m))
-        positions = torch.zeros((count, p, p, 2))
-        confidence = torch.zeros((count, 1, p, p))
-        nb, index = s.neighbours, self.neighbour_index
-        if count and nb is None and self.synthetic_neighbours:
-            nb, index = moved_copies(s.hr, count, scale, rng), list(range(count))
-        if not count or nb is None:
-            return images, positions, confidence
+    def _degraded(
+        self, s: StoreSample, window: HRWindow, hr: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One draw of the recipe for the patch and its neighbours (one camera, one codec).
+
+        Without H.264, or with the recipe's intra setting, each frame is degraded alone. With
+        a coded recipe (`h264_frames`/`h264_context`) the frames are coded as one stream in
+        time order, each grown by the context so the codec sees more than a macroblock; with
+        no neighbours, the patch follows frames of itself moving at a steady random velocity.
+        Returns (hr, lr, neighbour images, positions, confidences); hr is the patch's target.
+        """
+        p, scale, m = self.patch, self.reader.scale, NEIGHBOUR_MARGIN
+        config = self.degrade_config
+        draw = draw_degradation(rng, config, scale)
+        nb_images, nb_pos, nb_conf = self._no_neighbours()
+        nb, order = self._neighbour_sample(s, rng)
+        coded = draw.codec == "h264" and (config.h264_frames > 1 or config.h264_context > 0)
+        if nb is not None:
+            nb_pos, nb_conf = self._neighbour_motion(nb, window, order)
+        present = [i for i in range(len(order)) if float(nb_conf[i].max()) > 0.0]
+        if not coded:
+            lr = degrade_clip([hr], scale, draw, rng)[0]
+            for i in present:
+                grown = self._grown(nb.hr[order[i][0]], window, m)
+                nb_images[i] = _to_chw(degrade_clip([grown], scale, draw, rng)[0])
+            return hr, lr, nb_images, nb_pos, nb_conf
+        grow = max(config.h264_context, m)
+        centre = self._grown(s.hr, window, grow)
+        if present:  # the shot's own frames, in time order (the patch at offset 0)
+            timeline = sorted([(order[i][1], i) for i in present] + [(0, -1)])
+            frames = [
+                centre if i < 0 else self._grown(nb.hr[order[i][0]], window, grow)
+                for _, i in timeline
+            ]
+        else:
+            timeline = [(0, -1)]
+            frames = _moving_clip(centre, config.h264_frames, scale, rng)
+        lows = degrade_clip(frames, scale, draw, rng)
+        for (_, i), low in zip(timeline, lows[-len(timeline) :], strict=True):
+            if i >= 0:
+                nb_images[i] = _to_chw(low[grow - m : grow + p + m, grow - m : grow + p + m])
+        low = lows[-len(timeline) :][[i for _, i in timeline].index(-1)]
+        inner = slice(grow * scale, (grow + p) * scale)
+        return (
+            np.ascontiguousarray(centre[inner, inner]),
+            low[grow : grow + p, grow : grow + p],
+            nb_images,
+            nb_pos,
+            nb_conf,
+        )
+
+    def _grown(self, crop: np.ndarray, window: HRWindow, margin: int) -> np.ndarray:
+        """The patch's window of an HR crop grown by `margin` LR px on each side, at the
+        patch's resolution ((p + 2 margin) * S px; edge pixels repeated past the crop)."""
+        p, scale = self.patch, self.reader.scale
         k = window.side / (p * scale)  # crop HR px per patch HR px (1 / shrink)
-        flow = torch.from_numpy(np.asarray(nb.flow[self.registration], np.float32))
-        conf = torch.from_numpy(np.asarray(nb.confidence[self.registration], np.float32))
-        flow, conf = flow[index], conf[index]
+        grow = margin * scale * k
+        pad = int(np.ceil(grow)) + 2
+        padded = np.pad(np.asarray(crop), ((pad, pad), (pad, pad), (0, 0)), "edge")
+        top, left, side = window.y + pad - grow, window.x + pad - grow, window.side + 2 * grow
+        return _resize_window(padded, top, left, side, (p + 2 * margin) * scale)
+
+    def _no_neighbours(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        p, count, m = self.patch, len(self.neighbour_index), NEIGHBOUR_MARGIN
+        return (
+            torch.zeros((count, 3, p + 2 * m, p + 2 * m)),
+            torch.zeros((count, p, p, 2)),
+            torch.zeros((count, 1, p, p)),
+        )
+
+    def _neighbour_sample(
+        self, s: StoreSample, rng: np.random.Generator
+    ) -> tuple[NeighbourSample | None, list[tuple[int, int]]]:
+        """The sample's neighbours (stored, or moved copies of a still) and, per network
+        neighbour, (its index in them, its frame offset)."""
+        count = len(self.neighbour_index)
+        if count and s.neighbours is None and self.synthetic_neighbours:
+            copies = moved_copies(s.hr, count, self.reader.scale, rng)
+            return copies, [(i, i - count) for i in range(count)]  # all before the patch
+        if not count or s.neighbours is None:
+            return None, []
+        offsets = self.reader.neighbours
+        return s.neighbours, [(i, offsets[i]) for i in self.neighbour_index]
+
+    def _neighbour_motion(
+        self, nb: NeighbourSample, window: HRWindow, order: list[tuple[int, int]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where each patch pixel lies in each neighbour's window grown by NEIGHBOUR_MARGIN
+        (positions (N, p, p, 2), x first) and how much to trust it (N, 1, p, p)."""
+        p, scale, m = self.patch, self.reader.scale, NEIGHBOUR_MARGIN
+        index = [i for i, _ in order]
+        k = window.side / (p * scale)  # crop HR px per patch HR px (1 / shrink)
+        flow = torch.from_numpy(np.asarray(nb.flow[self.registration], np.float32))[index]
+        conf = torch.from_numpy(np.asarray(nb.confidence[self.registration], np.float32))[index]
         # Where each patch pixel's centre lies in the stored (LR crop) motion maps.
         j = torch.arange(p, dtype=torch.float32)
         ux = k * (j + 0.5) + window.x / scale - 0.5
         uy = k * (j + 0.5) + window.y / scale - 0.5
         grid = torch.stack(torch.meshgrid(uy, ux, indexing="ij")[::-1], dim=-1)
-        grid = grid[None].expand(count, -1, -1, -1)
+        grid = grid[None].expand(len(index), -1, -1, -1)
         flow_at, _ = sample_pixels(flow, grid)
         conf_at, _ = sample_pixels(conf, grid)
         base = torch.stack(torch.meshgrid(j, j, indexing="ij")[::-1], dim=-1) + m
-        positions = base[None] + flow_at.permute(0, 2, 3, 1) / k
-        # The patch's window grown by the margin, in the neighbour crop padded by `pad`.
-        grow = m * scale * k
-        pad = int(np.ceil(grow)) + 2
-        top, left, side = window.y + pad - grow, window.x + pad - grow, window.side + 2 * grow
-        for i, stored in enumerate(index):
-            if float(conf_at[i].max()) <= 0.0:
-                continue
-            padded = np.pad(np.asarray(nb.hr[stored]), ((pad, pad), (pad, pad), (0, 0)), "edge")
-            hr = _resize_window(padded, top, left, side, (p + 2 * m) * scale)
-            images[i] = _to_chw(degrade(hr, scale, rng, self.degrade_config))
-            confidence[i] = conf_at[i]
-        return images, positions, confidence
+        return base[None] + flow_at.permute(0, 2, 3, 1) / k, conf_at
 
     def _shrink(self, rng: np.random.Generator, crop_side: int) -> float:
         """Shrink factor for this item: log-uniform in the range, keeping the face >= min_face
@@ -241,6 +309,22 @@ def moved_copies(
     confidence = np.ones((count, 1, n, n), np.float32)
     maps = {"mesh": flow, "box": flow}
     return NeighbourSample(moved, maps, {"mesh": confidence, "box": confidence})
+
+
+def _moving_clip(
+    image: np.ndarray, count: int, scale: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """`count` frames ending with `image`, the earlier ones moved at one steady random velocity
+    (whole HR px, up to one LR px a frame; edges repeated): a still as the last frame of a shot."""
+    velocity = rng.integers(-scale, scale + 1, size=2)
+    reach = scale * (count - 1)
+    moving = np.pad(image, ((reach, reach), (reach, reach), (0, 0)), "edge")
+    h, w = image.shape[:2]
+    frames = []
+    for age in range(count - 1, -1, -1):
+        dy, dx = (int(v) for v in velocity * age)
+        frames.append(moving[reach + dy : reach + dy + h, reach + dx : reach + dx + w])
+    return frames
 
 
 def neighbour_indices(offsets: Sequence[int], count: int) -> list[int]:

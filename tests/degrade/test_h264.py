@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facesr_video.degrade.h264 import H264Stream, h264_round_trip
+from facesr_video.degrade.h264 import H264Stream
 from facesr_video.degrade.recipes import DEGRADATIONS, degrade
 from tests.sr.conftest import synthetic_sample
 
@@ -20,16 +20,17 @@ def _image(size: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (33, 47)])
-def test_round_trip_keeps_shape_and_count(shape: tuple[int, int]) -> None:
+def test_stream_keeps_shape_and_count(shape: tuple[int, int]) -> None:
     frames = [np.ascontiguousarray(_image(64)[: shape[0], : shape[1]]) for _ in range(3)]
-    out = h264_round_trip(frames, crf=23)
+    stream = H264Stream(crf=23)
+    out = [stream(frame) for frame in frames]
     assert len(out) == 3
     assert all(f.shape == (*shape, 3) and f.dtype == np.uint8 for f in out)
 
 
 def test_higher_crf_loses_more() -> None:
     image = _image(64)
-    fine, coarse = (h264_round_trip([image], crf)[0] for crf in (12, 40))
+    fine, coarse = (H264Stream(crf)(image) for crf in (12, 40))
     assert _psnr(fine, image) > _psnr(coarse, image) + 3
     assert 20 < _psnr(coarse, image) < 60
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,49 @@ def test_no_prior_channels_with_shrunk_faces(store4: Path) -> None:
     )
     item = dataset[(1, 3)]
     assert item.priors.shape == (0, 32, 32) and item.hr.shape == (3, 32, 32)
+
+
+def _misfit(lr: torch.Tensor, hr: torch.Tensor, shift: int) -> float:
+    """Mean brightness error of lr against the clean downscale of hr moved by `shift` LR px
+    (inner part; brightness, as 4:2:0 chroma loses the synthetic blobs' saturated colours)."""
+    image = (hr.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    side = image.shape[0] // 4
+    clean = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC), float)
+    luma = np.array([0.299, 0.587, 0.114])  # what 4:2:0 keeps at full resolution
+    low = lr.permute(1, 2, 0).numpy() @ luma * 255
+    inner = slice(2, side - 2)
+    moved = np.roll(clean @ luma, shift, axis=1)
+    return float(np.abs(low[inner, inner] - moved[inner, inner]).mean())
+
+
+@pytest.mark.parametrize("scale_range", [(1.0, 1.0), (0.5, 0.7)])
+def test_clip_coded_patches_stay_aligned_with_their_targets(
+    tmp_path: Path, scale_range: tuple[float, float]
+) -> None:
+    """The `h264` recipe codes each patch inside a bigger moving clip; what comes back must be
+    the patch's own picture (not the clip's first frame, not off by a pixel), whole windows and
+    shrunk ones alike."""
+    from facesr_video.degrade.recipes import DEGRADATIONS
+
+    # Nearly lossless coding keeps the brightness, so any misplacement shows.
+    nearly_lossless = replace(DEGRADATIONS["h264"], h264_crf=(1, 1))
+    reader = StoreReader(make_store(tmp_path / "s", lr_sizes=(48,)))
+    augment = Augment(flip=False, scale=scale_range, min_face=4.0)
+    coded = PatchDataset(
+        reader,
+        range(len(reader)),
+        16,
+        degrade_config=nearly_lossless,
+        augment=augment,
+        coeffs_used=False,
+    )
+    assert coded.degrade_config.h264_frames > 1 and coded.degrade_config.h264_context > 0
+    aligned, moved = [], []
+    for seed in range(8):
+        item = coded[(seed % len(reader), seed)]
+        assert item.lr.shape == (3, 16, 16) and item.hr.shape == (3, 64, 64)
+        aligned.append(_misfit(item.lr, item.hr, 0))
+        moved.append(min(_misfit(item.lr, item.hr, s) for s in (-1, 1)))
+        assert _correlation(item.hr.mean(dim=0).numpy(), item.priors[0].numpy()) > 0.95
+    assert max(aligned) < 2.5  # the codec's own loss
+    assert np.mean(aligned) < 0.6 * np.mean(moved)  # one LR px off costs more than the codec

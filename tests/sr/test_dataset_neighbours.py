@@ -51,8 +51,15 @@ def _store(path: Path, scale: int = 4, n: int = 32, clips: int = 1) -> Path:
     return path
 
 
+def _luma(images: torch.Tensor) -> torch.Tensor:
+    """(..., 3, h, w) -> (..., 1, h, w) brightness: what 4:2:0 keeps at full resolution."""
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
+    return (images * weights).sum(dim=-3, keepdim=True)
+
+
 def _errors(dataset: PatchDataset, seeds: range) -> tuple[list[float], list[float], int]:
-    """Mean |warped - current| over trusted pixels, the same for the unwarped windows, flips."""
+    """Mean |warped - current| brightness over trusted pixels, the same for the unwarped
+    windows, and the number of flipped items."""
     warped_err, raw_err, flips = [], [], 0
     m = (dataset[(0, 0)].nb_lr.shape[-1] - dataset.patch) // 2
     for seed in seeds:
@@ -61,9 +68,9 @@ def _errors(dataset: PatchDataset, seeds: range) -> tuple[list[float], list[floa
         trusted = item.nb_conf[None] > 0.5
         assert not bool(trusted[:, 3].any()), "the missing neighbour must stay untrusted"
         inner = (slice(None), slice(None), slice(None), slice(2, -2), slice(2, -2))
-        diff = (nb.warped - item.lr[None, None]).abs()[inner]
-        warped_err.append(float(diff[trusted[inner].expand_as(diff)].mean()))
-        raw = item.nb_lr[:, :, m:-m, m:-m] - item.lr[None]
+        diff = _luma(nb.warped - item.lr[None, None]).abs()[inner]
+        warped_err.append(float(diff[trusted[inner]].mean()))
+        raw = _luma(item.nb_lr[:, :, m:-m, m:-m] - item.lr[None])
         raw_err.append(float(raw[:3].abs().mean()))
         # Neighbour t-2 moved right (+2 LR px): a flipped item sees it move left.
         columns = torch.arange(dataset.patch, dtype=torch.float32) + m
@@ -99,15 +106,24 @@ def test_store_keeps_neighbours_and_old_single_frame_stores_still_load(tmp_path:
     assert old.neighbours == () and old[0].neighbours is None
 
 
-@pytest.mark.parametrize("shrink", [(1.0, 1.0), (0.6, 0.8)])
-def test_warped_neighbours_land_on_the_patch(tmp_path: Path, shrink: tuple[float, float]) -> None:
+CODED = replace(DEGRADATIONS["h264"], h264_crf=(1, 1))
+"""The patch and its neighbours coded as one nearly lossless stream, so any misplacement shows."""
+
+
+@pytest.mark.parametrize(
+    ("shrink", "coded"), [((1.0, 1.0), False), ((0.6, 0.8), False), ((1.0, 1.0), True)]
+)
+def test_warped_neighbours_land_on_the_patch(
+    tmp_path: Path, shrink: tuple[float, float], coded: bool
+) -> None:
     reader = StoreReader(_store(tmp_path / "s"))
     dataset = PatchDataset(
         reader,
         [0, 1, 2],
         16,
         train=True,
-        degrade_config=DEGRADATIONS["bicubic"],  # deterministic: neighbours differ by motion only
+        # deterministic: neighbours differ by motion only
+        degrade_config=CODED if coded else DEGRADATIONS["bicubic"],
         augment=Augment(flip=True, scale=shrink, min_face=4.0),
         mirror=None,
         coeffs_used=False,
@@ -117,9 +133,10 @@ def test_warped_neighbours_land_on_the_patch(tmp_path: Path, shrink: tuple[float
     assert 0 < flips < 12, "both flipped and unflipped items were checked"
     # Whole-pixel shifts are exact; shrunk ones are fractional, read bilinearly from aliased
     # sharp-edged blobs (an offset of 0.1 px either way measured no better: the error is blur).
-    limit = 1e-4 if shrink == (1.0, 1.0) else 0.02
+    # Coded: the codec's own loss (4:2:0 chroma of saturated blobs), in every frame.
+    limit = 0.01 if coded else 1e-4 if shrink == (1.0, 1.0) else 0.02
     assert max(warped) < limit, warped
-    assert min(raw) > 0.01 and sum(raw) > 2.5 * sum(warped), raw
+    assert min(raw) > 0.005 and sum(raw) > 2.5 * sum(warped), raw
 
 
 def test_a_single_frame_network_reads_a_neighbour_store_as_before(tmp_path: Path) -> None:
