@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,20 +90,29 @@ def follow_umask(path: Path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def write_text_whole(path: Path, text: str) -> None:
-    """Write text through a temporary file beside `path`: a reader never sees half of it, and a
-    failure (full disk) leaves the old file as it was. OSError becomes OutputError."""
+def write_whole(path: Path, write: Callable[[Path], None], sync: bool = False) -> None:
+    """Write `path` through a temporary file beside it (`write` fills the temporary): a reader
+    never sees half a file, and a failure (full disk, Ctrl-C, a crash in `write`) leaves the
+    old file as it was and no temporary behind. `sync`: fsync before the rename."""
+    path = Path(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    partial = Path(temporary)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write(partial)
+        if sync:
+            with open(partial, "rb") as handle:
+                os.fsync(handle.fileno())
+        follow_umask(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def write_text_whole(path: Path, text: str) -> None:
+    """Write text whole (`write_whole`); OSError becomes OutputError."""
+    try:
+        write_whole(path, lambda partial: partial.write_text(text, encoding="utf-8"))
     except OSError as error:
         raise OutputError(f"cannot write {path} ({error.strerror})") from error
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        follow_umask(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise OutputError(f"cannot write {path} ({error.strerror})") from error
-        raise

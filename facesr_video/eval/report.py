@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from facesr_video.eval.results import (
     method_means,
     scores_to_json,
 )
+from facesr_video.files import write_whole
 
 PICTURES_DIR = "pictures"
 
@@ -58,9 +58,7 @@ def _slug(index: int, name: str) -> str:
 
 def _write_text(path: Path, text: str) -> None:
     """Write through a temporary file and rename, so a reader never sees half a report."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_whole(path, lambda partial: partial.write_text(text, encoding="utf-8"))
 
 
 def write_pictures(out_dir: Path, index: int, clip: ClipResult) -> ClipPictures:

@@ -13,10 +13,11 @@ Both files are replaced atomically, and only after the samples they speak of are
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from facesr_video.files import write_whole
 
 DONE_FILE = "extract.json"
 SKIPPED_FILE = "skipped.json"
@@ -32,9 +33,7 @@ class SkipRecord:
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_whole(path, lambda partial: partial.write_text(json.dumps(data, indent=1)))
 
 
 def _read_json(path: Path) -> object:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,6 +42,7 @@ from safetensors.numpy import save_file
 
 from facesr_video.degrade.bicubic import downscale
 from facesr_video.errors import InputError, OutputError
+from facesr_video.files import write_whole
 from facesr_video.sr.neighbours import REGISTRATIONS
 
 FORMAT = "facesr-priors-store"
@@ -198,12 +198,7 @@ def read_manifest(path: Path) -> StoreManifest:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_whole(path, lambda partial: partial.write_text(text), sync=True)
 
 
 class StoreWriter:
@@ -313,12 +308,12 @@ class StoreWriter:
                     flow, conf = nb.flow[registration], nb.confidence[registration]
                     tensors[f"{i}.nb_{registration}_flow"] = np.ascontiguousarray(flow, np.float16)
                     tensors[f"{i}.nb_{registration}_conf"] = np.ascontiguousarray(conf, np.float16)
-        tmp = self.path / (name + ".tmp")
-        version = str(self._manifest.version)
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": version})
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path / name)
+        metadata = {"format": FORMAT, "version": str(self._manifest.version)}
+        write_whole(
+            self.path / name,
+            lambda partial: save_file(tensors, str(partial), metadata=metadata),
+            sync=True,
+        )
         entry = ShardEntry(
             name,
             tuple(s.key for s in self._buffer),

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 from facesr_video.degrade.recipes import DEGRADATIONS
 from facesr_video.device import resolve_device
 from facesr_video.errors import FacesrError, InputError, ModelError, OutputError
+from facesr_video.files import write_whole
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
@@ -228,9 +229,7 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> bool:
     """Atomic torch.save; refuses (returns False) when any weight is not finite."""
     if not all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point()):
         return False
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    write_whole(path, lambda partial: torch.save(state, partial))
     return True
 
 

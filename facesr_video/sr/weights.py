@@ -10,7 +10,6 @@ before it produces garbage.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from facesr_video.errors import ModelError
+from facesr_video.files import write_whole
 from facesr_video.sr.config import SAMConfig
 from facesr_video.sr.network import SAMNet
 
@@ -58,9 +58,7 @@ def save_model(
     }
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    write_whole(path, lambda partial: save_file(tensors, str(partial), metadata=metadata))
     return path
 
 
