@@ -73,6 +73,26 @@ def _check_target(output: NamedPath, overwrite: bool) -> None:
         raise OutputError(f"{output.name} exists: {path}", "pass --overwrite to replace it")
 
 
+def check_output_folder(output: NamedPath, inputs: Sequence[NamedPath]) -> None:
+    """OutputError when an output folder is an input or lies inside an input folder: what a
+    command writes there (a store's shards, a report's pictures, a run's PNGs) would be read as
+    input by the next run over that folder."""
+    out = Path(output.path).resolve()
+    for source in inputs:
+        place = Path(source.path).resolve()
+        if out == place:
+            raise OutputError(
+                f"{output.name} is the {source.name}: {output.path}",
+                "choose a folder outside the inputs",
+            )
+        if place.is_dir() and out.is_relative_to(place):
+            raise OutputError(
+                f"{output.name} {output.path} is inside the {source.name} folder {source.path}: "
+                "its files would be read as input next time",
+                "choose a folder outside the inputs",
+            )
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file: equal after resolving, or one inode (hard links)."""
     if Path(a).resolve() == Path(b).resolve():

@@ -47,6 +47,7 @@ from facesr_video.eval.results import (
 )
 from facesr_video.eval.samples import SampleKeeper, sample_targets
 from facesr_video.eval.scoring import MethodScorer
+from facesr_video.files import NamedPath, check_output_folder
 from facesr_video.morph.install import resolve_face_model_path
 from facesr_video.pipeline.background import upscale_frames
 from facesr_video.pipeline.enhance import FrameStage
@@ -175,6 +176,7 @@ def check_options(options: EvaluateOptions) -> None:
     out = Path(options.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"report folder {out} is a file", "give --out a folder path")
+    check_output_folder(NamedPath("--out", out), [NamedPath("input", p) for p in options.inputs])
     if out.is_dir() and any(out.iterdir()) and not options.overwrite:
         raise OutputError(
             f"report folder {out} exists and is not empty",

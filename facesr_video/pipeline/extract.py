@@ -31,6 +31,7 @@ from facesr_video.device import resolve_device
 from facesr_video.errors import FacesrError, InputError, OutputError
 from facesr_video.faces.align import Alignment, crop_image
 from facesr_video.faces.analyze import AnalyzerConfig
+from facesr_video.files import NamedPath, check_output_folder
 from facesr_video.morph.face_model import FaceModel
 from facesr_video.morph.fit import FaceFit
 from facesr_video.morph.formats import load_face_model
@@ -491,6 +492,9 @@ def _check(options: ExtractOptions) -> None:
         )
     if options.out.exists() and not options.out.is_dir():
         raise OutputError(f"--out is a file, not a folder: {options.out}")
+    check_output_folder(
+        NamedPath("--out", options.out), [NamedPath("input", p) for p in options.inputs]
+    )
 
 
 def extract_priors(options: ExtractOptions) -> ExtractSummary:

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from facesr_video.degrade.recipes import DEGRADATIONS
 from facesr_video.device import resolve_device
 from facesr_video.errors import FacesrError, InputError, ModelError, OutputError
-from facesr_video.files import write_whole
+from facesr_video.files import NamedPath, check_output_folder, write_whole
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import PRIOR_MODES, SAMConfig
@@ -254,6 +254,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def train(store: Path, scale: int, out_dir: Path, config: TrainConfig) -> TrainResult:
     """Train (or resume) a SAM model on `store`; returns where the weights are and the figures."""
     started = time.perf_counter()
+    check_output_folder(NamedPath("--out", Path(out_dir)), [NamedPath("store", Path(store))])
     device = str(resolve_device(config.device))
     ctx = _setup_dist("cuda" if device.startswith("cuda") else "cpu")
     if device == "cuda" and ctx.world_size > 1:

@@ -129,3 +129,38 @@ def test_debug_overlay_follows_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert stat.S_IMODE(overlay.stat().st_mode) == 0o644
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("command", "inside"),
+    [
+        ("extract-priors", "frames/store"),
+        ("extract-priors", "frames"),
+        ("evaluate", "frames/report"),
+        ("train", "frames/run"),
+    ],
+)
+def test_an_output_folder_inside_an_input_folder_is_refused(
+    tmp_path: Path, capsys, command: str, inside: str
+) -> None:
+    """A store, report or run written into an input folder would be read as input next time."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "face.png").write_bytes(b"not really a picture")
+    out = tmp_path / inside
+    first = {
+        "extract-priors": [str(frames), "--scale", "4"],
+        "evaluate": [str(frames), "--scale", "4"],
+        "train": [str(frames), "--scale", "4"],
+    }[command]
+    before = _tree(tmp_path)
+    code = main([command, *first, "--out", str(out), "--face-model", str(ICT_NPZ)])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith("error:"), lines
+    assert "is inside the" in lines[0] or "--out is the" in lines[0], lines
+    assert _tree(tmp_path) == before and not (tmp_path / "frames" / "store").exists()
