@@ -1,5 +1,3 @@
-import sys
+from facesr_video.launch import run
 
-from facesr_video.cli import main
-
-sys.exit(main())
+run()

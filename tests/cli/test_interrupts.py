@@ -125,3 +125,25 @@ def test_extract_priors_signalled_mid_run(tmp_path: Path, signum: int, code: int
     assert len(lines) == 1 and lines[0].startswith("error:"), lines
     leftovers = [p for p in tmp_path.rglob("*") if ".partial" in p.name or p.suffix == ".tmp"]
     assert leftovers == []
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(monkeypatch, capsys) -> None:
+    """The console script imports torch and friends (seconds); Ctrl-C then is not a traceback."""
+    import importlib.abc
+
+    from facesr_video.launch import run
+
+    class InterruptedImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "facesr_video.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "facesr_video.cli")
+    monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
+    monkeypatch.setattr(sys, "argv", ["facesr-video", "--version"])
+    with pytest.raises(SystemExit) as exit_:
+        run()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 130
+    assert len(lines) == 1 and "Ctrl-C" in lines[0], lines
