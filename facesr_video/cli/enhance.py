@@ -11,6 +11,7 @@ from facesr_video.cli.options import check_frames, check_registration, float_opt
 from facesr_video.cli.state import cli_state
 from facesr_video.pipeline.enhance import EnhanceOptions, enhance
 from facesr_video.pipeline.face_stage import PASTE_MODES, FaceOptions
+from facesr_video.pipeline.stabilise import STRENGTH
 
 FACE_CHOICES = ("all", "largest", "none")
 
@@ -90,6 +91,14 @@ def enhance_command(
         "--registration",
         help="How neighbours are registered: mesh (the 3D fits) or box (face boxes alone).",
     ),
+    stabilise: float = float_option(
+        STRENGTH,
+        "--stabilise",
+        min=0.0,
+        max=0.95,
+        help="Weight of the previous frame's face detail where the face holds still "
+        "(less flicker on compressed input; 0: off).",
+    ),
 ) -> None:
     """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept."""
     if faces not in FACE_CHOICES:
@@ -117,6 +126,7 @@ def enhance_command(
             paste=paste,
             frames=check_frames(frames),
             registration=check_registration(registration),
+            stabilise=stabilise,
         )
     )
     enhance(

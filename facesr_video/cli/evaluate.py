@@ -10,6 +10,7 @@ from facesr_video.cli import app
 from facesr_video.cli.options import check_frames, check_registration, float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.eval.evaluate import EvaluateOptions, evaluate
+from facesr_video.pipeline.stabilise import STRENGTH
 
 
 @app.command("evaluate")
@@ -70,6 +71,9 @@ def evaluate_command(
         "--skip-one-frame",
         help="With a multi-frame network, do not also run it without neighbours (ours-1-frame).",
     ),
+    stabilise: float = float_option(
+        STRENGTH, "--stabilise", min=0.0, max=0.95, help="As enhance --stabilise (0: off)."
+    ),
 ) -> None:
     """Shrink each clip by --scale, restore it with bicubic and ours, score the faces, report."""
     evaluate(
@@ -93,6 +97,7 @@ def evaluate_command(
             registration=check_registration(registration),
             weights_single_frame=weights_single_frame,
             one_frame_too=not skip_one_frame,
+            stabilise=stabilise,
             quiet=cli_state.quiet,
         )
     )

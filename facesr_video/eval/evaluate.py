@@ -59,6 +59,7 @@ from facesr_video.pipeline.setup import (
     resolve_network,
     set_torch_threads,
 )
+from facesr_video.pipeline.stabilise import STRENGTH
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.video.decode import Frame
 
@@ -87,6 +88,7 @@ class EvaluateOptions:
     registration: str = "mesh"  # FaceOptions.registration
     weights_single_frame: Path | None = None  # also run these (single-frame) weights
     one_frame_too: bool = True  # a multi-frame ours is also run without neighbours
+    stabilise: float = STRENGTH  # FaceOptions.stabilise
 
     def command_line(self) -> str:
         """The equivalent command, written into the report so a reader can reproduce it."""
@@ -118,6 +120,8 @@ class EvaluateOptions:
             words += ["--registration", self.registration]
         if not self.one_frame_too:
             words.append("--skip-one-frame")
+        if self.stabilise != STRENGTH:
+            words += ["--stabilise", f"{self.stabilise:g}"]
         return shlex.join(words)
 
 
@@ -221,6 +225,7 @@ def build_methods(
         paste=options.paste,
         frames=options.frames,
         registration=options.registration,
+        stabilise=options.stabilise,
     )
     scale = options.scale
 
@@ -244,6 +249,7 @@ def build_methods(
         ),
         "min face (low-res px)": f"{options.min_face:g}",
         "smoother lag (frames)": str(options.smooth_lag),
+        "detail stabilised (weight)": f"{options.stabilise:g}",
     }
     if options.weights_no_priors is not None:
         plain_net, plain_info = resolve_network(options.weights_no_priors, scale, device)

@@ -37,6 +37,7 @@ from facesr_video.pipeline.background import upscale_frame
 from facesr_video.pipeline.blend import FadeWeight, border_ramp, feathered_mask, match_colour
 from facesr_video.pipeline.motion import face_motion, frame_positions
 from facesr_video.pipeline.priors import render_face_priors
+from facesr_video.pipeline.stabilise import STRENGTH, DetailStabiliser
 from facesr_video.pipeline.timing import StageTimes
 from facesr_video.pipeline.window import FrameWindow, Window, window_offsets
 from facesr_video.render.layout import prior_layout
@@ -78,6 +79,8 @@ class FaceOptions:
     # fits. None: the network's own window (1 for single-frame weights).
     frames: int | None = None
     registration: str = "mesh"  # mesh | box (the face boxes alone: the ablation)
+    # Weight of the previous frame's detail where the face's crops agree (stabilise.py; 0: off).
+    stabilise: float = STRENGTH
 
 
 @dataclass
@@ -160,6 +163,7 @@ class FaceStage:
         self.faces_enhanced = 0
         self._fades: dict[int, FadeWeight] = {}
         self._frames_out = 0
+        self.stabiliser = DetailStabiliser(self.scale, options.stabilise)
         # Receives the low-resolution frame with boxes, landmarks and fitted landmarks drawn.
         self.overlay_sink: Callable[[Frame], None] | None = None
 
@@ -244,6 +248,7 @@ class FaceStage:
                 report.enhanced_frames += 1
         for track_id in [t for t in self._fades if t not in seen]:
             del self._fades[track_id]
+        self.stabiliser.forget(seen)
         if active:
             output = self._enhance_faces(frame.rgb, np.array(output), active, neighbours)
             self.faces_enhanced += len(active)
@@ -321,6 +326,15 @@ class FaceStage:
         else:
             mask_lr = feathered_mask(coverage)
         sr = match_colour(sr, lr_crops, mask_lr, self.scale)
+        if self.options.stabilise > 0:
+            sr = torch.cat(
+                [
+                    self.stabiliser(
+                        face.track_id, face.alignment, lr_crops[b : b + 1], sr[b : b + 1]
+                    )
+                    for b, face in enumerate(faces)
+                ]
+            )
         mask = F.interpolate(mask_lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
         self.times.add("sr", time.perf_counter() - started)
         return sr, mask
