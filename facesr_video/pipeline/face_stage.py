@@ -137,6 +137,10 @@ class FaceStage:
         self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
         # A copy on the stage's device and dtype: the caller's network is left as it was.
         self.network = copy.deepcopy(network).to(device=device, dtype=self.dtype).eval()
+        # On CPU, oneDNN's convolutions run ~1.5x faster on channels-last tensors (same results
+        # to 1e-6; bench_sr.py --channels-last).
+        self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        self.network = self.network.to(memory_format=self.layout)
         config = network.config
         self.prior_mode = config.prior_mode
         self._channel_index = self._resolve_channels(weights_info.layout_channels)
@@ -305,15 +309,15 @@ class FaceStage:
         coeffs = priors.coefficients if self.network.config.uses_coeffs else None
         fused = self._neighbour_inputs(lr_crops, faces, neighbours) if self.offsets else None
         inputs = [
-            lr_crops.to(self.dtype),
-            None if maps is None else maps.to(self.dtype),
+            self._as_input(lr_crops),
+            None if maps is None else self._as_input(maps),
             None if coeffs is None else coeffs.to(self.dtype),
         ]
         if fused is not None:
             inputs += [fused.warped.to(self.dtype), fused.confidence.to(self.dtype)]
         with torch.inference_mode():
             out = self.network(*inputs)
-        sr = out.float().clamp(0.0, 1.0)
+        sr = out.float().contiguous().clamp(0.0, 1.0)
         if self.network_scale != self.scale:  # x2 from the x4 network
             sr = F.interpolate(
                 sr, size=(size * self.scale,) * 2, mode="bicubic", antialias=True
@@ -338,6 +342,9 @@ class FaceStage:
         mask = F.interpolate(mask_lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
         self.times.add("sr", time.perf_counter() - started)
         return sr, mask
+
+    def _as_input(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.dtype).contiguous(memory_format=self.layout)
 
     def _neighbour_inputs(
         self, lr_crops: torch.Tensor, faces: list[FaceState], neighbours: Window[Frame]

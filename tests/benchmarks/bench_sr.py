@@ -4,7 +4,9 @@ Run from the repository root: `python tests/benchmarks/bench_sr.py [--threads N]
 Cases: x4 32->128, x8 16->128 (the paper's crops) and x4 96->384 (a face in 720p made from 180p,
 the `enhance` budget: >= 2 fps end to end leaves the network roughly 150-250 ms per face).
 Priors use the priors-v1 layout sizes (13 maps, 186 coefficients) with prior mode "all".
-Prints median milliseconds, parameter counts, and the ratio to bicubic measured in the same run.
+Prints median milliseconds, parameter counts, and the ratio to bicubic measured in the same run;
+`--channels-last` also times each network with channels-last tensors (what enhance uses on CPU)
+and prints that ratio and the largest output difference.
 
 Measured with `--threads 1 --repeats 5` on the shared 2-core CI box (load ~6), prior mode "all":
 sam-light 238k params, 12 ms (x4 32->128), 11 ms (x8 16->128), 141 ms (x4 96->384, 55x bicubic);
@@ -50,6 +52,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    parser.add_argument("--channels-last", action="store_true", help="also time channels-last")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
@@ -74,7 +77,30 @@ def main() -> None:
                         lambda m=model, p=priors, c=coeffs, x=lr: m(x, p, c), args.repeats
                     )
                 params = count_parameters(model)
-                print(f"{name:<12}{mode:<8}{case:<14}{params:>10}{ms:>10.2f}{ms / bicubic:>11.0f}")
+                line = f"{name:<12}{mode:<8}{case:<14}{params:>10}{ms:>10.2f}{ms / bicubic:>11.0f}"
+                if args.channels_last:
+                    line += channels_last_columns(model, lr, priors, coeffs, ms, args.repeats)
+                print(line)
+
+
+def channels_last_columns(
+    model: torch.nn.Module,
+    lr: torch.Tensor,
+    priors: torch.Tensor,
+    coeffs: torch.Tensor,
+    plain_ms: float,
+    repeats: int,
+) -> str:
+    """'  channels-last N ms (x R of contiguous), max diff D' for this network and input."""
+    last = torch.channels_last
+    with torch.inference_mode():
+        reference = model(lr, priors, coeffs)
+        model = model.to(memory_format=last)
+        lr_l, priors_l = lr.contiguous(memory_format=last), priors.contiguous(memory_format=last)
+        ms = median_ms(lambda: model(lr_l, priors_l, coeffs), repeats)
+        diff = float((model(lr_l, priors_l, coeffs) - reference).abs().max())
+    model.to(memory_format=torch.contiguous_format)
+    return f"  channels-last {ms:8.2f} ms (x{ms / plain_ms:.2f}), max diff {diff:.1e}"
 
 
 if __name__ == "__main__":
