@@ -399,7 +399,7 @@ class _Extractor:
                 self.options.scale,
                 device=self.device,
             )
-        maps = priors.maps.to(torch.float16).cpu().numpy()
+        maps = np.ascontiguousarray(priors.maps.to(torch.float16).cpu().numpy())
         coefficients = priors.coefficients
         assert coefficients is not None
         coeffs = coefficients.float().cpu().numpy()

@@ -83,6 +83,15 @@ class FaceOptions:
     stabilise: float = STRENGTH
 
 
+@dataclass(frozen=True)
+class RenderedFace:
+    """One face's (or one batch's) inputs from the renderer, as the network takes them."""
+
+    maps: torch.Tensor | None  # (B, C, S*n, S*n) the channels the network reads; None: none
+    coeffs: torch.Tensor | None  # (B, D) when the network reads coefficients
+    coverage: torch.Tensor  # (B, 1, S*n, S*n) the mesh's coverage (for the paste mask)
+
+
 @dataclass
 class TrackReport:
     """Per-track figures for `--report`."""
@@ -189,9 +198,9 @@ class FaceStage:
     # -- the stage -------------------------------------------------------------------------
 
     def __call__(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """Two-stage pipeline: this thread decodes and analyses (dlib, numpy fits) while one
-        worker renders, super-resolves and blends (torch releases the GIL), so both CPU cores
-        work. At most `IN_FLIGHT` frames wait in between: memory stays bounded."""
+        """Two-stage pipeline: this thread decodes, analyses (dlib, numpy fits) and renders the
+        priors while one worker super-resolves and blends (torch releases the GIL), so both CPU
+        cores work. At most `IN_FLIGHT` frames wait in between: memory stays bounded."""
         self.analyser = analyser = SequenceAnalyser(self.model, self.analysis_config)
         window: FrameWindow[Frame] = FrameWindow(self.offsets)
         iterator = iter(frames)
@@ -207,12 +216,18 @@ class FaceStage:
                     ready = analyser.push(frame.index, frame.rgb, frame)
                     self._sync_analysis_times()
                     for analysed, neighbours in window.push(ready):
-                        in_flight.append(worker.submit(self.enhance_frame, analysed, neighbours))
+                        priors = self.render_ahead(analysed)
+                        in_flight.append(
+                            worker.submit(self.enhance_frame, analysed, neighbours, priors)
+                        )
                     while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
                         yield in_flight.popleft().result()
                 ready = window.push(analyser.finish()) + window.finish()
                 for analysed, neighbours in ready:
-                    in_flight.append(worker.submit(self.enhance_frame, analysed, neighbours))
+                    priors = self.render_ahead(analysed)
+                    in_flight.append(
+                        worker.submit(self.enhance_frame, analysed, neighbours, priors)
+                    )
                 while in_flight:
                     yield in_flight.popleft().result()
             finally:
@@ -223,11 +238,55 @@ class FaceStage:
         if self.analyser is not None:
             self.times.update(self.analyser.seconds)
 
+    def render_ahead(self, analysed: AnalysedFrame[Frame]) -> dict[int, RenderedFace]:
+        """The prior maps of every face of a frame, by track, rendered here (the analysis
+        thread) so the worker only runs the network: the two threads' loads are then closer."""
+        if self.options.strength <= 0.0 or not analysed.faces:
+            return {}
+        started = time.perf_counter()
+        by_size: dict[int, list[FaceState]] = defaultdict(list)
+        for face in analysed.faces:
+            by_size[face.alignment.crop_size].append(face)
+        rendered = {}
+        for group in by_size.values():
+            for face, one in zip(group, self._rendered(group), strict=True):
+                rendered[face.track_id] = one
+        self.times.add("render", time.perf_counter() - started)
+        return rendered
+
+    def _rendered(self, faces: list[FaceState]) -> list[RenderedFace]:
+        """Render the priors of faces of one crop size (one batch), one RenderedFace each."""
+        priors = render_face_priors(
+            self.model,
+            [f.fit for f in faces],
+            [f.alignment for f in faces],
+            self.network_scale,
+            self.device,
+        )
+        maps = None
+        if self._channel_index == list(range(priors.maps.shape[1])):
+            maps = priors.maps  # every channel, in order: no copy
+        elif self._channel_index:
+            maps = priors.maps[:, self._channel_index]
+        coeffs = priors.coefficients if self.network.config.uses_coeffs else None
+        return [
+            RenderedFace(
+                None if maps is None else maps[b : b + 1],
+                None if coeffs is None else coeffs[b : b + 1],
+                priors.coverage[b : b + 1],
+            )
+            for b in range(len(faces))
+        ]
+
     def enhance_frame(
-        self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame] = ()
+        self,
+        analysed: AnalysedFrame[Frame],
+        neighbours: Window[Frame] = (),
+        rendered: dict[int, RenderedFace] | None = None,
     ) -> Frame:
         """The upscaled frame with its faces super-resolved and blended in; `neighbours` are the
-        analysed frames at `self.offsets` (None where there is none)."""
+        analysed frames at `self.offsets` (None where there is none); `rendered`: the faces'
+        priors from `render_ahead` (rendered here when not given)."""
         frame = analysed.payload
         started = time.perf_counter()
         output = upscale_frame(frame.rgb, self.scale, self.background)
@@ -254,7 +313,9 @@ class FaceStage:
             del self._fades[track_id]
         self.stabiliser.forget(seen)
         if active:
-            output = self._enhance_faces(frame.rgb, np.array(output), active, neighbours)
+            output = self._enhance_faces(
+                frame.rgb, np.array(output), active, neighbours, rendered or {}
+            )
             self.faces_enhanced += len(active)
         self._frames_out += 1
         if self.overlay_sink is not None:
@@ -269,6 +330,7 @@ class FaceStage:
         hr_rgb: np.ndarray,
         faces: list[tuple[FaceState, float]],
         neighbours: Window[Frame] = (),
+        rendered: dict[int, RenderedFace] | None = None,
     ) -> np.ndarray:
         by_size: dict[int, list[tuple[FaceState, float]]] = defaultdict(list)
         for face, weight in faces:
@@ -278,35 +340,47 @@ class FaceStage:
         for size, group in by_size.items():
             for start in range(0, len(group), self.options.batch_size):
                 batch = group[start : start + self.options.batch_size]
-                crops, coverage = self._super_resolve(lr, [f for f, _ in batch], size, neighbours)
+                faces_in = [f for f, _ in batch]
+                priors = self._priors(faces_in, rendered or {})
+                crops, coverage = self._super_resolve(lr, faces_in, size, priors, neighbours)
                 started = time.perf_counter()
                 for (face, weight), crop, cover in zip(batch, crops, coverage, strict=True):
                     hr_rgb = self._paste(hr_rgb, face, crop[None], cover[None], weight)
                 self.times.add("blend", time.perf_counter() - started)
         return hr_rgb
 
+    def _priors(self, faces: list[FaceState], rendered: dict[int, RenderedFace]) -> RenderedFace:
+        """The batch's priors: rendered ahead where they were, else rendered now."""
+        if all(f.track_id in rendered for f in faces):
+            ones = [rendered[f.track_id] for f in faces]
+        else:
+            started = time.perf_counter()
+            ones = self._rendered(faces)
+            self.times.add("render", time.perf_counter() - started)
+        if len(ones) == 1:
+            return ones[0]
+
+        def joined(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
+            return None if parts[0] is None else torch.cat([t for t in parts if t is not None])
+
+        coverage = torch.cat([o.coverage for o in ones])
+        return RenderedFace(
+            joined([o.maps for o in ones]), joined([o.coeffs for o in ones]), coverage
+        )
+
     def _super_resolve(
         self,
         lr_frame: torch.Tensor,
         faces: list[FaceState],
         size: int,
+        priors: RenderedFace,
         neighbours: Window[Frame] = (),
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """SR crops (B, 3, S*n, S*n) in [0, 1] and coverage (B, 1, S*n, S*n) of faces of size n."""
         started = time.perf_counter()
-        priors = render_face_priors(
-            self.model,
-            [f.fit for f in faces],
-            [f.alignment for f in faces],
-            self.network_scale,
-            self.device,
-        )
-        self.times.add("render", time.perf_counter() - started)
-        started = time.perf_counter()
         matrices = np.stack([f.alignment.crop_from_frame for f in faces])
         lr_crops = warp_affine(lr_frame.expand(len(faces), -1, -1, -1), matrices, size)
-        maps = priors.maps[:, self._channel_index] if self._channel_index else None
-        coeffs = priors.coefficients if self.network.config.uses_coeffs else None
+        maps, coeffs = priors.maps, priors.coeffs
         fused = self._neighbour_inputs(lr_crops, faces, neighbours) if self.offsets else None
         inputs = [
             self._as_input(lr_crops),

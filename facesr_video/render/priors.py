@@ -28,7 +28,8 @@ _MODEL_TENSORS: dict[tuple[int, str], tuple[FaceModel, torch.Tensor, torch.Tenso
 class PriorMaps:
     """Rendered priors of a batch of faces.
 
-    Shapes: maps (B, C, H, W) float32 in `layout.channels` order; coefficients (B, D) float32 in
+    Shapes: maps (B, C, H, W) float32 in `layout.channels` order (channels-last memory: what the
+    renderer makes and the CPU network reads, no copy); coefficients (B, D) float32 in
     `layout.coefficient_names` order, or None when the caller gave none; raster is the
     rasterisation the maps came from (triangle ids, barycentrics).
     """
@@ -139,7 +140,7 @@ def render_priors(
         [render, pix_normals * mask, pix[..., 6:7].clamp(0.0, 1.0), mask, pix[..., 7:12]], dim=-1
     )
     return PriorMaps(
-        maps=maps.permute(0, 3, 1, 2).contiguous(),
+        maps=maps.permute(0, 3, 1, 2),  # (B, C, H, W) in channels-last memory, as rendered
         coefficients=None if coefficients is None else coefficients.float(),
         layout=layout,
         raster=raster,

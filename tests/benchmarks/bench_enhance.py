@@ -8,7 +8,9 @@ Inputs are made here from WH (wh_obama_01.mp4, 1280x720, one face): the first --
 shrunk by degrade.bicubic (antialiased bicubic) to 320x180 (x4) and 160x90 (x8), audio copied. Both
 upscale to 1280x720. For each scale and torch thread count the plain path (`faces=None`) and the
 face path run on the same file; printed: frames/s end to end (setup excluded: the summary's own
-clock), face/plain ratio, and the face path's per-stage ms/frame and share from stage_seconds.
+clock), face/plain ratio, and the face path's per-stage ms/frame and share from stage_seconds
+(decode, analysis and render run on one thread, sr and blend on the other: the shares of wall
+time overlap and can sum past 100%).
 Target: >= 2 fps at x4 on this CPU. With CUDA: 480x270 -> 1920x1080 (x4) face path fps, target
 >= 30 fps. --blas-threads sets OPENBLAS_NUM_THREADS/OMP_NUM_THREADS before numpy loads (the fit
 and smoother call numpy.linalg on small matrices, where BLAS threads spin on a busy CPU).

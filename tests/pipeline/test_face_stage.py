@@ -115,9 +115,10 @@ def test_paste_is_subpixel_exact_with_a_bicubic_network(tmp_path, face_model_env
     boxes: dict[int, list] = {}  # frame index -> the landmark boxes of the faces it pasted
     enhance_frame = stage.enhance_frame
 
-    def recording(analysed, neighbours=()):
+    def recording(analysed, neighbours=(), rendered=None):
         boxes[analysed.index] = [face.observation.box for face in analysed.faces]
-        return enhance_frame(analysed, neighbours)
+        assert rendered is not None and set(rendered) == {f.track_id for f in analysed.faces}
+        return enhance_frame(analysed, neighbours, rendered)
 
     stage.enhance_frame = recording
     frames = list(VideoDecoder(SAMPLE))[:12]
