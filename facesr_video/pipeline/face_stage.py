@@ -146,7 +146,7 @@ class FaceStage:
         self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
         # A copy on the stage's device and dtype: the caller's network is left as it was.
         self.network = copy.deepcopy(network).to(device=device, dtype=self.dtype).eval()
-        # On CPU, oneDNN's convolutions run ~1.5x faster on channels-last tensors (same results
+        # On CPU, oneDNN convolutions take 0.75-0.9x the time on channels-last tensors (same results
         # to 1e-6; bench_sr.py --channels-last).
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
         self.network = self.network.to(memory_format=self.layout)
