@@ -14,7 +14,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from facesr_video.pipeline.analysis import (
 )
 from facesr_video.pipeline.background import upscale_frame
 from facesr_video.pipeline.blend import FadeWeight, border_ramp, feathered_mask, match_colour
-from facesr_video.pipeline.motion import face_motion, frame_positions
+from facesr_video.pipeline.motion import NeighbourMotion, face_motion, frame_positions
 from facesr_video.pipeline.priors import render_face_priors
 from facesr_video.pipeline.stabilise import STRENGTH, DetailStabiliser
 from facesr_video.pipeline.timing import StageTimes
@@ -90,6 +90,7 @@ class RenderedFace:
     maps: torch.Tensor | None  # (B, C, S*n, S*n) the channels the network reads; None: none
     coeffs: torch.Tensor | None  # (B, D) when the network reads coefficients
     coverage: torch.Tensor  # (B, 1, S*n, S*n) the mesh's coverage (for the paste mask)
+    motion: NeighbourMotion | None = None  # to the neighbour frames (multi-frame networks)
 
 
 @dataclass
@@ -216,7 +217,7 @@ class FaceStage:
                     ready = analyser.push(frame.index, frame.rgb, frame)
                     self._sync_analysis_times()
                     for analysed, neighbours in window.push(ready):
-                        priors = self.render_ahead(analysed)
+                        priors = self.render_ahead(analysed, neighbours)
                         in_flight.append(
                             worker.submit(self.enhance_frame, analysed, neighbours, priors)
                         )
@@ -224,7 +225,7 @@ class FaceStage:
                         yield in_flight.popleft().result()
                 ready = window.push(analyser.finish()) + window.finish()
                 for analysed, neighbours in ready:
-                    priors = self.render_ahead(analysed)
+                    priors = self.render_ahead(analysed, neighbours)
                     in_flight.append(
                         worker.submit(self.enhance_frame, analysed, neighbours, priors)
                     )
@@ -238,9 +239,12 @@ class FaceStage:
         if self.analyser is not None:
             self.times.update(self.analyser.seconds)
 
-    def render_ahead(self, analysed: AnalysedFrame[Frame]) -> dict[int, RenderedFace]:
-        """The prior maps of every face of a frame, by track, rendered here (the analysis
-        thread) so the worker only runs the network: the two threads' loads are then closer."""
+    def render_ahead(
+        self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame] = ()
+    ) -> dict[int, RenderedFace]:
+        """The prior maps (and, for a multi-frame network, the motion to the neighbours) of
+        every face of a frame, by track, rendered here on the analysis thread so the worker only
+        warps, runs the network and pastes: the two threads' loads are then closer."""
         if self.options.strength <= 0.0 or not analysed.faces:
             return {}
         started = time.perf_counter()
@@ -252,7 +256,25 @@ class FaceStage:
             for face, one in zip(group, self._rendered(group), strict=True):
                 rendered[face.track_id] = one
         self.times.add("render", time.perf_counter() - started)
+        if self.offsets:
+            for group in by_size.values():
+                motion = self._motion(group, neighbours)
+                for b, face in enumerate(group):
+                    one = NeighbourMotion(motion.flow[b : b + 1], motion.confidence[b : b + 1])
+                    rendered[face.track_id] = replace(rendered[face.track_id], motion=one)
         return rendered
+
+    def _motion(self, faces: list[FaceState], neighbours: Window[Frame]) -> NeighbourMotion:
+        """Motion from these faces (one crop size) to the same tracks in the neighbours."""
+        rows = [
+            [frame.face(face.track_id) if frame is not None else None for frame in neighbours]
+            for face in faces
+        ]
+        started = time.perf_counter()
+        with torch.inference_mode():
+            motion = face_motion(self.model, faces, rows, self.options.registration, self.device)
+        self.times.add("motion", time.perf_counter() - started)
+        return motion
 
     def _rendered(self, faces: list[FaceState]) -> list[RenderedFace]:
         """Render the priors of faces of one crop size (one batch), one RenderedFace each."""
@@ -364,8 +386,13 @@ class FaceStage:
             return None if parts[0] is None else torch.cat([t for t in parts if t is not None])
 
         coverage = torch.cat([o.coverage for o in ones])
+        motion = None
+        if all(o.motion is not None for o in ones):
+            flows = torch.cat([o.motion.flow for o in ones])  # type: ignore[union-attr]
+            trust = torch.cat([o.motion.confidence for o in ones])  # type: ignore[union-attr]
+            motion = NeighbourMotion(flows, trust)
         return RenderedFace(
-            joined([o.maps for o in ones]), joined([o.coeffs for o in ones]), coverage
+            joined([o.maps for o in ones]), joined([o.coeffs for o in ones]), coverage, motion
         )
 
     def _super_resolve(
@@ -381,7 +408,9 @@ class FaceStage:
         matrices = np.stack([f.alignment.crop_from_frame for f in faces])
         lr_crops = warp_affine(lr_frame.expand(len(faces), -1, -1, -1), matrices, size)
         maps, coeffs = priors.maps, priors.coeffs
-        fused = self._neighbour_inputs(lr_crops, faces, neighbours) if self.offsets else None
+        fused = None
+        if self.offsets:
+            fused = self._neighbour_inputs(lr_crops, faces, neighbours, priors.motion)
         inputs = [
             self._as_input(lr_crops),
             None if maps is None else self._as_input(maps),
@@ -421,17 +450,16 @@ class FaceStage:
         return images.to(self.dtype).contiguous(memory_format=self.layout)
 
     def _neighbour_inputs(
-        self, lr_crops: torch.Tensor, faces: list[FaceState], neighbours: Window[Frame]
+        self,
+        lr_crops: torch.Tensor,
+        faces: list[FaceState],
+        neighbours: Window[Frame],
+        motion: NeighbourMotion | None = None,
     ) -> NeighbourInputs:
-        """The same faces in the neighbour frames, registered onto these crops and warped."""
-        rows = [
-            [frame.face(face.track_id) if frame is not None else None for frame in neighbours]
-            for face in faces
-        ]
-        started = time.perf_counter()
-        with torch.inference_mode():
-            motion = face_motion(self.model, faces, rows, self.options.registration, self.device)
-        self.times.add("motion", time.perf_counter() - started)
+        """The same faces in the neighbour frames, registered onto these crops and warped
+        (`motion`: computed ahead by `render_ahead`, else here)."""
+        if motion is None:
+            motion = self._motion(faces, neighbours)
         positions = torch.stack(
             [frame_positions(face.alignment, motion.flow[b]) for b, face in enumerate(faces)]
         )

@@ -62,8 +62,9 @@ def test_no_trust_across_a_cut_and_a_face_may_leave(monkeypatch) -> None:
         current[:] = [analysed.index]
         return enhance_frame(analysed, neighbours, rendered)
 
-    def recording_inputs(lr_crops, faces, neighbours):
-        inputs = neighbour_inputs(lr_crops, faces, neighbours)
+    def recording_inputs(lr_crops, faces, neighbours, motion=None):
+        assert motion is not None  # computed ahead on the analysis thread
+        inputs = neighbour_inputs(lr_crops, faces, neighbours, motion)
         trust[current[0]] = [float(c) for c in inputs.confidence[0].mean(dim=(1, 2, 3))]
         return inputs
 
