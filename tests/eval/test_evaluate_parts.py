@@ -223,20 +223,24 @@ def test_bad_inputs_are_refused(tmp_path: Path) -> None:
 
 def test_check_options(tmp_path: Path) -> None:
     out = tmp_path / "report"
-    check_options(EvaluateOptions((tmp_path,), out, 4))  # absent: fine
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    check_options(EvaluateOptions((clips,), out, 4))  # absent: fine
     out.mkdir()
-    check_options(EvaluateOptions((tmp_path,), out, 4))  # empty: fine
+    check_options(EvaluateOptions((clips,), out, 4))  # empty: fine
     (out / "report.md").write_text("old")
     with pytest.raises(OutputError, match="not empty"):
-        check_options(EvaluateOptions((tmp_path,), out, 4))
-    check_options(EvaluateOptions((tmp_path,), out, 4, overwrite=True))
+        check_options(EvaluateOptions((clips,), out, 4))
+    check_options(EvaluateOptions((clips,), out, 4, overwrite=True))
     with pytest.raises(OutputError, match="is a file"):
-        check_options(EvaluateOptions((tmp_path,), out / "report.md", 4))
-    check_options(EvaluateOptions((tmp_path,), tmp_path / "r2", 2))  # x2: the x4 network
+        check_options(EvaluateOptions((clips,), out / "report.md", 4))
+    check_options(EvaluateOptions((clips,), tmp_path / "r2", 2))  # x2: the x4 network
     with pytest.raises(InputError, match="x2, x4 and x8"):
-        check_options(EvaluateOptions((tmp_path,), tmp_path / "r2", 3))
+        check_options(EvaluateOptions((clips,), tmp_path / "r2", 3))
     with pytest.raises(InputError, match="max-frames"):
-        check_options(EvaluateOptions((tmp_path,), tmp_path / "r2", 4, max_frames=0))
+        check_options(EvaluateOptions((clips,), tmp_path / "r2", 4, max_frames=0))
+    with pytest.raises(OutputError, match="inside the input folder"):
+        check_options(EvaluateOptions((clips,), clips / "report", 4))
 
 
 def test_command_line_reproduces_the_options() -> None:
