@@ -14,7 +14,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +35,11 @@ from facesr_video.pipeline.analysis import (
 )
 from facesr_video.pipeline.background import upscale_frame
 from facesr_video.pipeline.blend import FadeWeight, border_ramp, feathered_mask, match_colour
-from facesr_video.pipeline.motion import NeighbourMotion, face_motion, frame_positions
-from facesr_video.pipeline.priors import render_face_priors
+from facesr_video.pipeline.face_inputs import FaceInputs, RenderedFace, prior_channels
+from facesr_video.pipeline.motion import NeighbourMotion, frame_positions
 from facesr_video.pipeline.stabilise import STRENGTH, DetailStabiliser
 from facesr_video.pipeline.timing import StageTimes
 from facesr_video.pipeline.window import FrameWindow, Window, window_offsets
-from facesr_video.render.layout import prior_layout
 from facesr_video.sr.neighbours import NeighbourInputs, warp_neighbours
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo
@@ -81,16 +80,6 @@ class FaceOptions:
     registration: str = "mesh"  # mesh | box (the face boxes alone: the ablation)
     # Weight of the previous frame's detail where the face's crops agree (stabilise.py; 0: off).
     stabilise: float = STRENGTH
-
-
-@dataclass(frozen=True)
-class RenderedFace:
-    """One face's (or one batch's) inputs from the renderer, as the network takes them."""
-
-    maps: torch.Tensor | None  # (B, C, S*n, S*n) the channels the network reads; None: none
-    coeffs: torch.Tensor | None  # (B, D) when the network reads coefficients
-    coverage: torch.Tensor  # (B, 1, S*n, S*n) the mesh's coverage (for the paste mask)
-    motion: NeighbourMotion | None = None  # to the neighbour frames (multi-frame networks)
 
 
 @dataclass
@@ -152,8 +141,6 @@ class FaceStage:
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
         self.network = self.network.to(memory_format=self.layout)
         config = network.config
-        self.prior_mode = config.prior_mode
-        self._channel_index = self._resolve_channels(weights_info.layout_channels)
         self.frames = options.frames or config.frames
         if self.frames > 1 and config.neighbours == 0:
             raise ModelError(
@@ -173,6 +160,15 @@ class FaceStage:
         )
         self.analyser: SequenceAnalyser[Frame] | None = None
         self.times = StageTimes(STAGES)
+        self.inputs = FaceInputs(
+            model,
+            self.network_scale,
+            prior_channels(model, config.prior_mode, weights_info.layout_channels),
+            config.uses_coeffs,
+            options.registration,
+            device,
+            self.times,
+        )
         self.tracks: dict[int, TrackReport] = {}
         self.faces_enhanced = 0
         self._fades: dict[int, FadeWeight] = {}
@@ -180,21 +176,6 @@ class FaceStage:
         self.stabiliser = DetailStabiliser(self.scale, options.stabilise)
         # Receives the low-resolution frame with boxes, landmarks and fitted landmarks drawn.
         self.overlay_sink: Callable[[Frame], None] | None = None
-
-    def _resolve_channels(self, names: tuple[str, ...]) -> list[int]:
-        """Indices of the prior maps the network was trained on, looked up by name."""
-        if self.prior_mode == "none":
-            return []
-        layout = prior_layout(self.model)
-        wanted = names or layout.channels
-        missing = [n for n in wanted if n not in layout.channels]
-        if missing:
-            raise ModelError(
-                f"the weights expect prior channels {missing} that this face model's layout "
-                f"({layout.version}) does not render",
-                "use weights trained with this facesr-video version",
-            )
-        return [layout.index(n) for n in wanted]
 
     # -- the stage -------------------------------------------------------------------------
 
@@ -242,63 +223,11 @@ class FaceStage:
     def render_ahead(
         self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame] = ()
     ) -> dict[int, RenderedFace]:
-        """The prior maps (and, for a multi-frame network, the motion to the neighbours) of
-        every face of a frame, by track, rendered here on the analysis thread so the worker only
-        warps, runs the network and pastes: the two threads' loads are then closer."""
+        """The network's inputs for every face of a frame but its pixels (face_inputs.py), made
+        here on the analysis thread so the worker only warps, runs the network and pastes."""
         if self.options.strength <= 0.0 or not analysed.faces:
             return {}
-        started = time.perf_counter()
-        by_size: dict[int, list[FaceState]] = defaultdict(list)
-        for face in analysed.faces:
-            by_size[face.alignment.crop_size].append(face)
-        rendered = {}
-        for group in by_size.values():
-            for face, one in zip(group, self._rendered(group), strict=True):
-                rendered[face.track_id] = one
-        self.times.add("render", time.perf_counter() - started)
-        if self.offsets:
-            for group in by_size.values():
-                motion = self._motion(group, neighbours)
-                for b, face in enumerate(group):
-                    one = NeighbourMotion(motion.flow[b : b + 1], motion.confidence[b : b + 1])
-                    rendered[face.track_id] = replace(rendered[face.track_id], motion=one)
-        return rendered
-
-    def _motion(self, faces: list[FaceState], neighbours: Window[Frame]) -> NeighbourMotion:
-        """Motion from these faces (one crop size) to the same tracks in the neighbours."""
-        rows = [
-            [frame.face(face.track_id) if frame is not None else None for frame in neighbours]
-            for face in faces
-        ]
-        started = time.perf_counter()
-        with torch.inference_mode():
-            motion = face_motion(self.model, faces, rows, self.options.registration, self.device)
-        self.times.add("motion", time.perf_counter() - started)
-        return motion
-
-    def _rendered(self, faces: list[FaceState]) -> list[RenderedFace]:
-        """Render the priors of faces of one crop size (one batch), one RenderedFace each."""
-        priors = render_face_priors(
-            self.model,
-            [f.fit for f in faces],
-            [f.alignment for f in faces],
-            self.network_scale,
-            self.device,
-        )
-        maps = None
-        if self._channel_index == list(range(priors.maps.shape[1])):
-            maps = priors.maps  # every channel, in order: no copy
-        elif self._channel_index:
-            maps = priors.maps[:, self._channel_index]
-        coeffs = priors.coefficients if self.network.config.uses_coeffs else None
-        return [
-            RenderedFace(
-                None if maps is None else maps[b : b + 1],
-                None if coeffs is None else coeffs[b : b + 1],
-                priors.coverage[b : b + 1],
-            )
-            for b in range(len(faces))
-        ]
+        return self.inputs.for_frame(analysed.faces, neighbours if self.offsets else None)
 
     def enhance_frame(
         self,
@@ -363,37 +292,13 @@ class FaceStage:
             for start in range(0, len(group), self.options.batch_size):
                 batch = group[start : start + self.options.batch_size]
                 faces_in = [f for f, _ in batch]
-                priors = self._priors(faces_in, rendered or {})
+                priors = self.inputs.for_batch(faces_in, rendered or {})
                 crops, coverage = self._super_resolve(lr, faces_in, size, priors, neighbours)
                 started = time.perf_counter()
                 for (face, weight), crop, cover in zip(batch, crops, coverage, strict=True):
                     hr_rgb = self._paste(hr_rgb, face, crop[None], cover[None], weight)
                 self.times.add("blend", time.perf_counter() - started)
         return hr_rgb
-
-    def _priors(self, faces: list[FaceState], rendered: dict[int, RenderedFace]) -> RenderedFace:
-        """The batch's priors: rendered ahead where they were, else rendered now."""
-        if all(f.track_id in rendered for f in faces):
-            ones = [rendered[f.track_id] for f in faces]
-        else:
-            started = time.perf_counter()
-            ones = self._rendered(faces)
-            self.times.add("render", time.perf_counter() - started)
-        if len(ones) == 1:
-            return ones[0]
-
-        def joined(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
-            return None if parts[0] is None else torch.cat([t for t in parts if t is not None])
-
-        coverage = torch.cat([o.coverage for o in ones])
-        motion = None
-        if all(o.motion is not None for o in ones):
-            flows = torch.cat([o.motion.flow for o in ones])  # type: ignore[union-attr]
-            trust = torch.cat([o.motion.confidence for o in ones])  # type: ignore[union-attr]
-            motion = NeighbourMotion(flows, trust)
-        return RenderedFace(
-            joined([o.maps for o in ones]), joined([o.coeffs for o in ones]), coverage, motion
-        )
 
     def _super_resolve(
         self,
@@ -459,7 +364,7 @@ class FaceStage:
         """The same faces in the neighbour frames, registered onto these crops and warped
         (`motion`: computed ahead by `render_ahead`, else here)."""
         if motion is None:
-            motion = self._motion(faces, neighbours)
+            motion = self.inputs.motion(faces, neighbours)
         positions = torch.stack(
             [frame_positions(face.alignment, motion.flow[b]) for b, face in enumerate(faces)]
         )
