@@ -46,7 +46,7 @@ from facesr_video.pipeline.extract_log import ExtractLog, SkipRecord
 from facesr_video.pipeline.extract_overlay import OverlayWriter
 from facesr_video.pipeline.extract_sheet import write_contact_sheet
 from facesr_video.pipeline.inputs import InputItem, list_inputs, read_image
-from facesr_video.pipeline.motion import face_motion
+from facesr_video.pipeline.motion import box_motion, mesh_motion
 from facesr_video.pipeline.priors import render_face_priors
 from facesr_video.pipeline.timing import StageTimes
 from facesr_video.pipeline.window import FrameWindow, Window, window_offsets
@@ -430,14 +430,16 @@ class _Extractor:
             return {}
         faces = [jobs[i].face for i in chosen]
         rows = [jobs[i].neighbour_faces for i in chosen]
-        motions = {}
         with torch.no_grad():
-            for name in REGISTRATIONS:
-                motion = face_motion(self.model, faces, rows, name, self.device)  # type: ignore[arg-type]
-                motions[name] = (
-                    motion.flow.to(torch.float16).cpu().numpy(),
-                    motion.confidence.to(torch.float16).cpu().numpy(),
-                )
+            box = box_motion(faces, rows, self.device)  # type: ignore[arg-type]
+            by_name = {"box": box, "mesh": mesh_motion(self.model, faces, rows, box)}  # type: ignore[arg-type]
+        motions = {
+            name: (
+                by_name[name].flow.to(torch.float16).cpu().numpy(),
+                by_name[name].confidence.to(torch.float16).cpu().numpy(),
+            )
+            for name in REGISTRATIONS
+        }
         samples = {}
         for k, i in enumerate(chosen):
             hr = jobs[i].neighbour_hr

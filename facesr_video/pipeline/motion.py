@@ -96,10 +96,25 @@ def face_motion(
         raise ValueError(f"need faces of one crop size with a neighbour row each, got {sizes}")
     device = torch.device(device)
     box = box_motion(faces, neighbours, device)
-    present = [(b, i, o) for b, row in enumerate(neighbours) for i, o in enumerate(row) if o]
-    if registration == "box" or not present:
+    if registration == "box":
         return box
-    size = sizes.pop()
+    return mesh_motion(model, faces, neighbours, box, backend)
+
+
+def mesh_motion(
+    model: FaceModel,
+    faces: Sequence[FaceState],
+    neighbours: Sequence[Sequence[FaceState | None]],
+    box: NeighbourMotion,
+    backend: Backend = "auto",
+) -> NeighbourMotion:
+    """`face_motion`'s mesh registration from its box motion (given, so a caller that wants
+    both computes the box motion once)."""
+    device = box.flow.device
+    present = [(b, i, o) for b, row in enumerate(neighbours) for i, o in enumerate(row) if o]
+    if not present:
+        return box
+    size = faces[0].alignment.crop_size
     count = len(neighbours[0])
     tris = torch.as_tensor(model.triangles, dtype=torch.int64, device=device)
     cam, frame_xy = fit_vertices(model, [f.fit for f in faces], device)
