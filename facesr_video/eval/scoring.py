@@ -23,7 +23,6 @@ from facesr_video.eval.results import MethodScores
 from facesr_video.faces.landmarks import predict_landmarks
 from facesr_video.metrics import (
     landmark_error,
-    landmark_jitter,
     psnr,
     ssim,
     temporal_flicker_series,
@@ -61,16 +60,72 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(kept)) if kept else math.nan
 
 
+@dataclass
+class _Run:
+    """One track's current run of consecutive frames, as running sums."""
+
+    index: int  # its last frame
+    before: np.ndarray | None = None  # landmarks two frames back
+    last: np.ndarray | None = None  # landmarks of the last frame
+    frames: int = 0
+    norm_sum: float = 0.0  # sum of the acceleration norms
+    norms: int = 0
+
+    def jitter(self) -> float:
+        return self.norm_sum / self.norms
+
+
+class JitterRuns:
+    """Landmark jitter (metrics.landmark_jitter) of every track's runs of consecutive frames,
+    kept as running sums: memory per track, not per frame, however long the clip."""
+
+    def __init__(self) -> None:
+        self._runs: dict[int, _Run] = {}
+        self._total, self._weight = 0.0, 0
+
+    def add(self, track: int, index: int, points: np.ndarray) -> None:
+        """The track's landmarks (68, 2) in frame `index` (frames of a track come in order)."""
+        run = self._runs.get(track)
+        if run is None or index != run.index + 1:
+            if run is not None:
+                self._close(run)
+            run = self._runs[track] = _Run(index)
+        current = points.astype(np.float64)
+        if run.before is not None and run.last is not None:
+            acceleration = current - 2 * run.last + run.before
+            run.norm_sum += float(np.linalg.norm(acceleration, axis=-1).sum())
+            run.norms += acceleration.shape[0]
+        run.index, run.before, run.last = index, run.last, current
+        run.frames += 1
+
+    def value(self) -> float:
+        """Frame-weighted mean over the runs of >= 3 frames (NaN without any)."""
+        total, weight = self._total, self._weight
+        for run in self._runs.values():
+            if run.frames >= 3:
+                total += run.jitter() * run.frames
+                weight += run.frames
+        return total / weight if weight else math.nan
+
+    def _close(self, run: _Run) -> None:
+        if run.frames >= 3:
+            self._total += run.jitter() * run.frames
+            self._weight += run.frames
+
+
 class MethodScorer:
     """Accumulates one method's scores over one clip's frames, given in order."""
 
     def __init__(self, method: str, encoder: IdentityEncoder) -> None:
         self.method = method
         self.encoder = encoder
-        self.faces: list[FaceScore] = []
+        # Per face and frame, only the figures averaged at the end (landmarks go to jitter).
+        self.ssim: list[float] = []
+        self.identity: list[float] = []
+        self.landmark_error: list[float] = []
         self.psnr_series: list[float] = []
         self.flicker_series: list[float] = []
-        self._tracks: dict[int, list[tuple[int, np.ndarray]]] = {}
+        self._jitter = JitterRuns()
         self._previous: tuple[np.ndarray, np.ndarray] | None = None
 
     def score_face(
@@ -105,10 +160,12 @@ class MethodScorer:
         scores = [
             self.score_face(output, original, reference, i) for i in range(len(reference.faces))
         ]
-        self.faces.extend(scores)
+        self.ssim += [s.ssim for s in scores]
+        self.identity += [s.identity for s in scores]
+        self.landmark_error += [s.landmark_error for s in scores]
         self.psnr_series.append(_mean([s.psnr for s in scores]))
         for face, score in zip(reference.faces, scores, strict=True):
-            self._tracks.setdefault(face.track, []).append((reference.index, score.landmarks))
+            self._jitter.add(face.track, reference.index, score.landmarks)
         if self._previous is not None:
             self.flicker_series.append(self._flicker(output, original, reference))
         self._previous = (output, original)
@@ -134,29 +191,16 @@ class MethodScorer:
 
     def jitter(self) -> float:
         """Frame-weighted mean landmark jitter over runs of >= 3 consecutive frames of a track."""
-        total, weight = 0.0, 0
-        for entries in self._tracks.values():
-            run: list[np.ndarray] = []
-            last = None
-            for index, points in [*entries, (None, None)]:
-                if index is None or (last is not None and index != last + 1):
-                    if len(run) >= 3:
-                        total += landmark_jitter(torch.from_numpy(np.stack(run))) * len(run)
-                        weight += len(run)
-                    run = []
-                if points is not None:
-                    run.append(points)
-                last = index
-        return total / weight if weight else math.nan
+        return self._jitter.value()
 
     def result(self, seconds: float, frames: int, series: bool = True) -> MethodScores:
         """The clip's figures; ``series=False`` leaves out the per-frame series (still images)."""
         return MethodScores(
             method=self.method,
             psnr=_mean(self.psnr_series),
-            ssim=_mean([s.ssim for s in self.faces]),
-            identity=_mean([s.identity for s in self.faces]),
-            landmark_error=_mean([s.landmark_error for s in self.faces]),
+            ssim=_mean(self.ssim),
+            identity=_mean(self.identity),
+            landmark_error=_mean(self.landmark_error),
             flicker=_mean(self.flicker_series),
             jitter=self.jitter(),
             fps=frames / seconds if seconds > 0 else math.nan,

@@ -140,9 +140,32 @@ def test_scorer_jitter_splits_tracks_at_gaps(encoder) -> None:
     moved = still + 3.0
     # Track 0: frames 0-2 still, a gap, frames 4-6 with a jump between 4 and 5.
     entries = [(0, still), (1, still), (2, still), (4, still), (5, moved), (6, moved)]
-    scorer._tracks[0] = entries
+    for index, points in entries:
+        scorer._jitter.add(0, index, points)
     # Run 1: no acceleration. Run 2: one acceleration of norm |(3,3)| = 4.24 over 3 frames.
     assert scorer.jitter() == pytest.approx((0.0 * 3 + 3 * 2**0.5 * 3) / 6)
+
+
+def test_jitter_runs_match_the_metric_on_whole_tracks() -> None:
+    """The running sums give what landmark_jitter gives on the stored tracks, gaps and all."""
+    import torch
+
+    from facesr_video.eval.scoring import JitterRuns
+    from facesr_video.metrics import landmark_jitter
+
+    rng = np.random.default_rng(0)
+    runs = JitterRuns()
+    expected_total, expected_weight = 0.0, 0
+    start = 0
+    for track, length in [(0, 5), (1, 2), (0, 7), (2, 3)]:
+        points = rng.normal(size=(length, 68, 2)).astype(np.float32)
+        for t in range(length):
+            runs.add(track, start + t, points[t])
+        if length >= 3:
+            expected_total += landmark_jitter(torch.from_numpy(points)) * length
+            expected_weight += length
+        start += length + 1  # a gap before the next run
+    assert runs.value() == pytest.approx(expected_total / expected_weight)
 
 
 def test_sample_targets() -> None:
