@@ -23,6 +23,7 @@ from facesr_video.eval.results import MethodScores
 from facesr_video.faces.landmarks import predict_landmarks
 from facesr_video.metrics import (
     landmark_error,
+    landmark_jitter,
     psnr,
     ssim,
     temporal_flicker_series,
@@ -68,11 +69,14 @@ class _Run:
     before: np.ndarray | None = None  # landmarks two frames back
     last: np.ndarray | None = None  # landmarks of the last frame
     frames: int = 0
-    norm_sum: float = 0.0  # sum of the acceleration norms
-    norms: int = 0
+    jitter_sum: float = 0.0  # landmark_jitter of each 3-frame step (each a mean over points)
+    steps: int = 0
 
-    def jitter(self) -> float:
-        return self.norm_sum / self.norms
+    def weighted(self) -> tuple[float, int]:
+        """(jitter x frames, frames) of a run of >= 3 frames, else nothing."""
+        if self.frames < 3:
+            return 0.0, 0
+        return self.jitter_sum / self.steps * self.frames, self.frames
 
 
 class JitterRuns:
@@ -90,27 +94,24 @@ class JitterRuns:
             if run is not None:
                 self._close(run)
             run = self._runs[track] = _Run(index)
-        current = points.astype(np.float64)
         if run.before is not None and run.last is not None:
-            acceleration = current - 2 * run.last + run.before
-            run.norm_sum += float(np.linalg.norm(acceleration, axis=-1).sum())
-            run.norms += acceleration.shape[0]
-        run.index, run.before, run.last = index, run.last, current
+            step = np.stack([run.before, run.last, points])
+            run.jitter_sum += landmark_jitter(torch.from_numpy(step))
+            run.steps += 1
+        run.index, run.before, run.last = index, run.last, points
         run.frames += 1
 
     def value(self) -> float:
         """Frame-weighted mean over the runs of >= 3 frames (NaN without any)."""
-        total, weight = self._total, self._weight
-        for run in self._runs.values():
-            if run.frames >= 3:
-                total += run.jitter() * run.frames
-                weight += run.frames
+        open_runs = [run.weighted() for run in self._runs.values()]
+        total = self._total + sum(t for t, _ in open_runs)
+        weight = self._weight + sum(w for _, w in open_runs)
         return total / weight if weight else math.nan
 
     def _close(self, run: _Run) -> None:
-        if run.frames >= 3:
-            self._total += run.jitter() * run.frames
-            self._weight += run.frames
+        total, weight = run.weighted()
+        self._total += total
+        self._weight += weight
 
 
 class MethodScorer:

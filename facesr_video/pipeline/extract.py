@@ -52,7 +52,6 @@ from facesr_video.pipeline.timing import StageTimes
 from facesr_video.pipeline.window import FrameWindow, Window, window_offsets
 from facesr_video.progress import make_progress
 from facesr_video.render.layout import prior_layout
-from facesr_video.sr.neighbours import REGISTRATIONS
 from facesr_video.sr.store import (
     MANIFEST,
     SHARD_BYTES,
@@ -435,10 +434,10 @@ class _Extractor:
             by_name = {"box": box, "mesh": mesh_motion(self.model, faces, rows, box)}  # type: ignore[arg-type]
         motions = {
             name: (
-                by_name[name].flow.to(torch.float16).cpu().numpy(),
-                by_name[name].confidence.to(torch.float16).cpu().numpy(),
+                motion.flow.to(torch.float16).cpu().numpy(),
+                motion.confidence.to(torch.float16).cpu().numpy(),
             )
-            for name in REGISTRATIONS
+            for name, motion in by_name.items()
         }
         samples = {}
         for k, i in enumerate(chosen):

@@ -90,8 +90,9 @@ class FaceInputs:
 
     def for_batch(self, faces: list[FaceState], made: dict[int, RenderedFace]) -> RenderedFace:
         """A batch's inputs: those made ahead where they were, else rendered now."""
-        ones = [made[f.track_id] for f in faces] if all(f.track_id in made for f in faces) else []
-        if not ones:
+        if all(f.track_id in made for f in faces):
+            ones = [made[f.track_id] for f in faces]
+        else:
             ones = self.render(faces)
         if len(ones) == 1:
             return ones[0]

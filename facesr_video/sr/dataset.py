@@ -200,15 +200,15 @@ class PatchDataset(Dataset):
         else:
             timeline = [(0, -1)]
             frames = _moving_clip(centre, config.h264_frames, scale, rng)
-        lows = degrade_clip(frames, scale, draw, rng)
-        for (_, i), low in zip(timeline, lows[-len(timeline) :], strict=True):
+        lows = degrade_clip(frames, scale, draw, rng)[-len(timeline) :]
+        coded_by = {i: low for (_, i), low in zip(timeline, lows, strict=True)}  # -1: the patch
+        for i, low in coded_by.items():
             if i >= 0:
                 nb_images[i] = _to_chw(low[grow - m : grow + p + m, grow - m : grow + p + m])
-        low = lows[-len(timeline) :][[i for _, i in timeline].index(-1)]
         inner = slice(grow * scale, (grow + p) * scale)
         return (
             np.ascontiguousarray(centre[inner, inner]),
-            low[grow : grow + p, grow : grow + p],
+            coded_by[-1][grow : grow + p, grow : grow + p],
             nb_images,
             nb_pos,
             nb_conf,
@@ -304,7 +304,7 @@ def moved_copies(
     padded = np.pad(hr, ((pad, pad), (pad, pad), (0, 0)), "edge")
     for i in range(count):
         dx, dy = (int(v) for v in rng.integers(-pad, pad + 1, size=2))
-        moved[i] = padded[pad - dy : pad - dy + hr.shape[0], pad - dx : pad - dx + hr.shape[1]]
+        moved[i] = _shifted(padded, pad, hr.shape[:2], dx, dy)
         flow[i, 0], flow[i, 1] = dx / scale, dy / scale
     confidence = np.ones((count, 1, n, n), np.float32)
     maps = {"mesh": flow, "box": flow}
@@ -316,15 +316,18 @@ def _moving_clip(
 ) -> list[np.ndarray]:
     """`count` frames ending with `image`, the earlier ones moved at one steady random velocity
     (whole HR px, up to one LR px a frame; edges repeated): a still as the last frame of a shot."""
-    velocity = rng.integers(-scale, scale + 1, size=2)
+    dy, dx = (int(v) for v in rng.integers(-scale, scale + 1, size=2))  # HR px a frame
     reach = scale * (count - 1)
     moving = np.pad(image, ((reach, reach), (reach, reach), (0, 0)), "edge")
-    h, w = image.shape[:2]
-    frames = []
-    for age in range(count - 1, -1, -1):
-        dy, dx = (int(v) for v in velocity * age)
-        frames.append(moving[reach + dy : reach + dy + h, reach + dx : reach + dx + w])
-    return frames
+    # oldest first; the image itself (age 0) last
+    ages = range(count - 1, -1, -1)
+    return [_shifted(moving, reach, image.shape[:2], -dx * age, -dy * age) for age in ages]
+
+
+def _shifted(padded: np.ndarray, pad: int, shape: tuple[int, ...], dx: int, dy: int) -> np.ndarray:
+    """The image padded by `pad` px, moved by (dx, dy) whole px, at its own size `shape`."""
+    h, w = shape[0], shape[1]
+    return padded[pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
 def neighbour_indices(offsets: Sequence[int], count: int) -> list[int]:
