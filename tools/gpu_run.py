@@ -15,14 +15,18 @@ In order, all inside a wall-clock budget it enforces (--budget, default 540 s):
 2. extract-priors on every folder of CARRY/data/faces and CARRY/data/videos except the evaluation
    clips, at each scale, as parallel processes (folders cut into chunks that keep their source
    ids), stopped at the extraction deadline (stores are append-only: what was written stays);
-   the parts are merged into one store per scale (shards hard-linked, one manifest).
-3. train (--model, default sam-base) at each scale, side by side on the one device: a short
+   the parts are merged into one store per scale (shards hard-linked, one manifest). With
+   --frames N every video frame is fitted and each sample keeps its N - 1 neighbours.
+3. train (--model, default sam-base) at each scale, side by side on the one device (with
+   --frames N also an N-frame network, and with --box-too its box-registered ablation, on the
+   same store for the same steps; stills get moved copies as neighbours): a short
    calibration run measures steps/s, then the same run is resumed with as many steps as the
    remaining budget holds (or --steps N). A run still going at its deadline is stopped and its
    last checkpoint exported.
 4. evaluate every trained network (and the shipped one, --compare-shipped) on the evaluation
    clips with --degradation bicubic and h264, clips split over parallel processes whose reports
-   are merged into one report per configuration.
+   are merged into one report per configuration (a multi-frame network's report scores its
+   single-frame sibling too, as ours-single-frame).
 5. writes to $OUT (else --out, else build/gpu_out): summary.json (every figure), gpu_run.log, the
    weights (MODEL-xS.safetensors) and results.tar.gz (validation.json, reports, every log):
    at most 8 files of at most 16 MiB, as the device tool brings back.
@@ -124,6 +128,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--workers", type=int, default=None, help="DataLoader workers per run")
     g.add_argument("--holdout", action="append", default=None, help="validation glob(s)")
     g.add_argument("--no-priors-too", action="store_true", help="also train --priors none")
+    g.add_argument(
+        "--frames",
+        type=int,
+        default=1,
+        help="also train a network seeing N frames (odd; issue 12) on the same store and steps",
+    )
+    g.add_argument("--box-too", action="store_true", help="with --frames: also box-registered")
     g = p.add_argument_group("evaluate")
     g.add_argument("--eval-reserve", type=float, default=None, help="seconds kept (150)")
     g.add_argument("--eval-frames", type=int, default=None, help="--max-frames (24; --toy 2)")
@@ -142,6 +153,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a.scales = [int(s) for s in a.scales.split(",") if s]
     if any(s not in (4, 8) for s in a.scales):
         p.error("--scales takes 4 and/or 8")
+    if a.frames < 1 or a.frames % 2 == 0:
+        p.error("--frames takes an odd window: 1, 3, 5, ...")
     a.model = a.model or ("sam-light" if toy else "sam-base")
     a.max_frames = a.max_frames or (4 if toy else 20)
     a.calib_steps = a.calib_steps or (3 if toy else 60)
@@ -155,6 +168,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     out = os.environ.get("OUT")
     a.out = Path(out) if out else (a.out or REPO / "build" / "gpu_out")
     return a
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """One network to train: its scale, priors and frames (the window and its registration)."""
+
+    name: str
+    scale: int
+    priors: str = "all"
+    frames: int = 1
+    registration: str = "mesh"
+
+
+def train_runs(args: argparse.Namespace, scales: list[int]) -> list[TrainRun]:
+    """The single-frame network per scale, and the ablations asked for beside it."""
+    runs = []
+    for scale in scales:
+        base = f"{args.model}-x{scale}"
+        runs.append(TrainRun(base, scale))
+        if args.no_priors_too:
+            runs.append(TrainRun(base + "-no-priors", scale, priors="none"))
+        if args.frames > 1:
+            runs.append(TrainRun(f"{base}-f{args.frames}", scale, frames=args.frames))
+            if args.box_too:
+                runs.append(
+                    TrainRun(f"{base}-f{args.frames}-box", scale, frames=args.frames,
+                             registration="box")
+                )  # fmt: skip
+    return runs
 
 
 @dataclass
@@ -506,10 +548,17 @@ class Runner:
                         link.symlink_to(path.resolve())
                     cmd = self.cli(
                         "extract-priors", str(chunk), "--out", str(parts / f"{folder.name}-{k}"),
-                        "--scale", str(scale), "--every", str(a.every),
-                        "--max-frames", str(a.max_frames), "--face-model", str(self.face_model),
+                        "--scale", str(scale), "--face-model", str(self.face_model),
                         "--device", a.device, "--shard-size", "16",
                     )  # fmt: skip
+                    if a.frames > 1:  # every frame fitted: a sample's neighbours are adjacent
+                        cmd += [
+                            "--every", "1", "--sample-every", str(a.every),
+                            "--max-frames", str(a.max_frames * a.every),
+                            "--neighbours", str(a.frames // 2),
+                        ]  # fmt: skip
+                    else:
+                        cmd += ["--every", str(a.every), "--max-frames", str(a.max_frames)]
                     if scale == 8:
                         cmd += ["--min-face", "12"]
                     if a.extract_degradation:
@@ -590,24 +639,23 @@ class Runner:
     def train(self, stores: dict[int, Path]) -> dict[str, Path]:
         a = self.args
         started = self.now()
-        variants = [(s, p) for s in a.scales if s in stores for p in ("all", "none")]
-        variants = [(s, p) for s, p in variants if p == "all" or a.no_priors_too]
-        if not variants:
+        runs = {run.name: run for run in train_runs(a, [s for s in a.scales if s in stores])}
+        if not runs:
             return {}
         workers = a.workers
         if workers is None:
-            workers = 0 if a.toy else max(1, (a.jobs - 2) // len(variants) - 1)
-        runs = {self._run_name(s, p): (s, p) for s, p in variants}
+            workers = 0 if a.toy else max(1, (a.jobs - 2) // len(runs) - 1)
         run_dirs = {name: self.work / "runs" / name for name in runs}
         for d in run_dirs.values():
             shutil.rmtree(d, ignore_errors=True)
         train_end = self.deadline - a.eval_reserve - 20
 
         def command(name: str, steps: int, every: int, evals: int, resume: bool) -> list[str]:
-            scale, priors = runs[name]
+            run = runs[name]
+            scale = run.scale
             cmd = self.cli(
                 "train", str(stores[scale]), "--scale", str(scale), "--out", str(run_dirs[name]),
-                "--model", a.model, "--priors", priors, "--steps", str(steps),
+                "--model", a.model, "--priors", run.priors, "--steps", str(steps),
                 "--batch-size", str(a.batch_size),
                 "--patch", str(a.patch_x4 if scale == 4 else a.patch_x8),
                 "--degradation", a.degradation, "--workers", str(workers),
@@ -616,6 +664,11 @@ class Runner:
             )  # fmt: skip
             for glob in a.holdout:
                 cmd += ["--holdout", glob]
+            if run.frames > 1:  # stills get exactly moved copies of themselves as neighbours
+                cmd += [
+                    "--frames", str(run.frames), "--registration", run.registration,
+                    "--synthetic-neighbours",
+                ]  # fmt: skip
             for flag, value in (
                 ("--lr", a.lr),
                 ("--ema", a.ema),
@@ -626,7 +679,14 @@ class Runner:
             return cmd + (["--resume"] if resume else [])
 
         info: dict = {
-            n: {"scale": s, "priors": p, "workers": workers} for n, (s, p) in runs.items()
+            n: {
+                "scale": r.scale,
+                "priors": r.priors,
+                "frames": r.frames,
+                "registration": r.registration,
+                "workers": workers,
+            }
+            for n, r in runs.items()
         }
         if a.steps:
             every = max(1, min(200, a.steps // 10))
@@ -704,9 +764,6 @@ class Runner:
         self.phase("train", started)
         return weights
 
-    def _run_name(self, scale: int, priors: str) -> str:
-        return f"{self.args.model}-x{scale}" + ("" if priors == "all" else "-no-priors")
-
     def _checkpoint_step(self, run: Path) -> int | None:
         code = (
             "import sys; from facesr_video.sr.train import load_step; "
@@ -747,17 +804,10 @@ class Runner:
         if not clips:
             self.error(f"no evaluation clips in {folder}")
             return
-        configs = []  # (tag, scale, weights or None, no-priors weights or None, degradation)
-        for scale in a.scales:
-            name = self._run_name(scale, "all")
-            if name in weights:
-                configs.append((name, scale, weights[name], weights.get(name + "-no-priors")))
-            if a.compare_shipped:
-                configs.append((f"shipped-x{scale}", scale, None, None))
-        configs = [(*c, d) for c in configs for d in ("bicubic", "h264")]
+        configs = [(*c, d) for c in self._eval_configs(weights) for d in ("bicubic", "h264")]
         specs = []  # one clip per process, clip-major: a deadline cuts clips, not configurations
         for i, clip in enumerate(clips):
-            for tag, scale, w, w_none, degradation in configs:
+            for tag, scale, options, degradation in configs:
                 key = f"{tag}-{degradation}"
                 cmd = self.cli(
                     "evaluate", str(clip), "--scale", str(scale),
@@ -765,19 +815,15 @@ class Runner:
                     "--max-frames", str(a.eval_frames), "--min-face", "20" if scale == 4 else "12",
                     "--degradation", degradation, "--device", a.device,
                     "--samples", str(a.samples), "--face-model", str(self.face_model),
-                    "--overwrite",
+                    "--overwrite", *options,
                 )  # fmt: skip
-                if w is not None:
-                    cmd += ["--weights", str(w)]
-                if w_none is not None:
-                    cmd += ["--weights-no-priors", str(w_none)]
                 specs.append((f"evaluate-{key}-{i:02d}", cmd))
         self.log(
             f"evaluate: {len(configs)} configurations x {len(clips)} clips, {a.jobs} at a time"
         )
         jobs = self.queue(specs, self.deadline - 25, a.jobs)
         results = {}
-        for tag, _, _, _, degradation in configs:
+        for tag, _, _, degradation in configs:
             key = f"{tag}-{degradation}"
             results[key] = self.merge_reports(self.work / "evals" / key)
             results[key]["processes_stopped"] = sum(
@@ -785,6 +831,28 @@ class Runner:
             )
         self.summary["evaluate"] = results
         self.phase("evaluate", started)
+
+    def _eval_configs(self, weights: dict[str, Path]) -> list[tuple[str, int, list[str]]]:
+        """(tag, scale, evaluate options) per network to score. A multi-frame network is scored
+        beside its single-frame sibling (same store and steps: ours-single-frame in its report)."""
+        a = self.args
+        configs = []
+        for run in train_runs(a, a.scales):
+            if run.priors != "all" or run.name not in weights:
+                continue
+            options = ["--weights", str(weights[run.name])]
+            single = f"{a.model}-x{run.scale}"
+            if run.frames == 1:
+                plain = weights.get(run.name + "-no-priors")
+                options += ["--weights-no-priors", str(plain)] if plain else []
+            else:
+                options += ["--registration", run.registration, "--skip-one-frame"]
+                if single in weights:
+                    options += ["--weights-single-frame", str(weights[single])]
+            configs.append((run.name, run.scale, options))
+        if a.compare_shipped:
+            configs += [(f"shipped-x{s}", s, []) for s in a.scales]
+        return configs
 
     def merge_reports(self, folder: Path) -> dict:
         """Per-clip reports -> folder/report.json + report.md (the CLI's writer), and figures."""
@@ -831,7 +899,14 @@ class Runner:
         out = self.args.out
         out.mkdir(parents=True, exist_ok=True)
         files = []
-        for name, path in weights.items():
+        # The device tool brings back OUT_FILES files: the networks worth shipping come first,
+        # ablations (no priors, box-registered) after; what does not fit has its figures only.
+        ranked = sorted(weights, key=lambda n: ("-box" in n, "-no-priors" in n))
+        slots = OUT_FILES - 3  # results.tar.gz, summary.json, gpu_run.log
+        for name in ranked[slots:]:
+            self.log(f"{name}.safetensors left out of {out}: {OUT_FILES} files come back")
+        for name in ranked[:slots]:
+            path = weights[name]
             target = out / f"{name}.safetensors"
             shutil.copyfile(path, target)
             files.append(target.name)

@@ -357,7 +357,7 @@ class _Extractor:
                 job = _FaceJob(
                     source, face.track_id, payload.frame_index, hr, lr, face.fit, face.alignment
                 )
-                if self.options.neighbours:
+                if self.options.neighbours and window:  # a still has none: stored without
                     job = self._with_neighbours(job, face, window)
                 group = self._queue.setdefault(face.alignment.crop_size, [])
                 group.append(job)

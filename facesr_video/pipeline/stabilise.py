@@ -1,6 +1,6 @@
 """Detail that holds still: each face's added detail blended with its previous frame's.
 
-What the network adds to the plain upscale (its detail) is recomputed from every frame, so frame-
+What the network adds to a smooth upscale (its detail) is recomputed from every frame, so frame-
 to-frame noise of the input (a codec's, above all) becomes detail that changes from frame to
 frame: flicker. Where the face's low-resolution crop agrees with the previous frame's (moved onto
 it by the two crops' similarity transforms), the detail is drawn toward the previous frame's
@@ -46,7 +46,13 @@ def agreement(lr: torch.Tensor, moved: torch.Tensor, inside: torch.Tensor) -> to
 
 
 class DetailStabiliser:
-    """Per-track running blend of the SR detail (sr minus the bicubic upscale of the LR crop)."""
+    """Per-track running blend of the SR detail (sr minus the bilinear upscale of the LR crop).
+
+    Detail is measured from the bilinear upscale, not the network's bicubic base: the bicubic
+    kernel's negative lobes sharpen the codec's frame-to-frame noise too, and only what counts
+    as detail is held still (White House x8 H.264 flicker 4.74 from bicubic, 4.69 from bilinear,
+    bicubic upscale 4.71; the same PSNR to 0.01 dB).
+    """
 
     def __init__(self, scale: int, strength: float = STRENGTH) -> None:
         if not 0.0 <= strength < 1.0:
@@ -59,7 +65,7 @@ class DetailStabiliser:
     ) -> torch.Tensor:
         """lr (1, 3, n, n) and sr (1, 3, S*n, S*n) of one face -> sr with its detail blended."""
         n, big = lr.shape[-1], sr.shape[-1]
-        base = F.interpolate(lr, size=(big, big), mode="bicubic", align_corners=False)
+        base = F.interpolate(lr, size=(big, big), mode="bilinear", align_corners=False)
         detail = sr - base
         previous = self._previous.get(track_id)
         if previous is not None and self.strength > 0:

@@ -95,3 +95,18 @@ def test_neighbours_are_stored_registered_and_missing_at_the_ends(tmp_path: Path
     assert (difference > 0.2).all() and (difference < 20).all()
     flow = np.asarray(middle.flow["mesh"], np.float32)
     assert np.isfinite(flow).all() and np.abs(flow).max() < 5  # a talking head moves little
+
+
+def test_stills_beside_videos_are_stored_without_neighbours(tmp_path: Path) -> None:
+    """--neighbours on a mix of videos and photos: a photo has no frames around it, so it is
+    stored as a single-frame sample (training gives it none, or moved copies of itself)."""
+    still = DATA / "faces" / "congress" / "A000014.jpg"
+    require(still)
+    options = _options(tmp_path / "store", max_frames=3, neighbours=2)
+    options = ExtractOptions(**{**options.__dict__, "inputs": (CLIP, still)})
+    summary = extract_priors(options)
+    reader = StoreReader(options.out)
+    by_source = {k.source: i for i, k in enumerate(reader.keys)}
+    assert summary.faces_stored == 4 and reader.neighbours == (-2, -1, 1, 2)
+    assert reader[by_source["A000014.jpg"]].neighbours is None
+    assert reader[by_source["bbaf2n.mpg"]].neighbours is not None
