@@ -176,9 +176,15 @@ class TrainRun:
 
     name: str
     scale: int
+    base: str  # the scale's single-frame network with priors, which the others are compared to
     priors: str = "all"
     frames: int = 1
     registration: str = "mesh"
+
+    @property
+    def ablation(self) -> bool:
+        """Trained to be compared, not shipped: no priors, or neighbours registered by boxes."""
+        return self.priors == "none" or self.registration == "box"
 
 
 def train_runs(args: argparse.Namespace, scales: list[int]) -> list[TrainRun]:
@@ -186,16 +192,16 @@ def train_runs(args: argparse.Namespace, scales: list[int]) -> list[TrainRun]:
     runs = []
     for scale in scales:
         base = f"{args.model}-x{scale}"
-        runs.append(TrainRun(base, scale))
+        runs.append(TrainRun(base, scale, base))
         if args.no_priors_too:
-            runs.append(TrainRun(base + "-no-priors", scale, priors="none"))
+            runs.append(TrainRun(base + "-no-priors", scale, base, priors="none"))
         if args.frames > 1:
-            runs.append(TrainRun(f"{base}-f{args.frames}", scale, frames=args.frames))
+            window = f"{base}-f{args.frames}"
+            runs.append(TrainRun(window, scale, base, frames=args.frames))
             if args.box_too:
                 runs.append(
-                    TrainRun(f"{base}-f{args.frames}-box", scale, frames=args.frames,
-                             registration="box")
-                )  # fmt: skip
+                    TrainRun(window + "-box", scale, base, frames=args.frames, registration="box")
+                )
     return runs
 
 
@@ -836,19 +842,20 @@ class Runner:
         """(tag, scale, evaluate options) per network to score. A multi-frame network is scored
         beside its single-frame sibling (same store and steps: ours-single-frame in its report)."""
         a = self.args
+        runs = train_runs(a, a.scales)
+        no_priors = {r.base: r.name for r in runs if r.priors == "none"}
         configs = []
-        for run in train_runs(a, a.scales):
+        for run in runs:
             if run.priors != "all" or run.name not in weights:
                 continue
             options = ["--weights", str(weights[run.name])]
-            single = f"{a.model}-x{run.scale}"
             if run.frames == 1:
-                plain = weights.get(run.name + "-no-priors")
+                plain = weights.get(no_priors.get(run.name, ""))
                 options += ["--weights-no-priors", str(plain)] if plain else []
             else:
                 options += ["--registration", run.registration, "--skip-one-frame"]
-                if single in weights:
-                    options += ["--weights-single-frame", str(weights[single])]
+                if run.base in weights:
+                    options += ["--weights-single-frame", str(weights[run.base])]
             configs.append((run.name, run.scale, options))
         if a.compare_shipped:
             configs += [(f"shipped-x{s}", s, []) for s in a.scales]
@@ -901,7 +908,8 @@ class Runner:
         files = []
         # The device tool brings back OUT_FILES files: the networks worth shipping come first,
         # ablations (no priors, box-registered) after; what does not fit has its figures only.
-        ranked = sorted(weights, key=lambda n: ("-box" in n, "-no-priors" in n))
+        runs = {r.name: r for r in train_runs(self.args, self.args.scales)}
+        ranked = sorted(weights, key=lambda n: (runs[n].registration == "box", runs[n].ablation))
         slots = OUT_FILES - 3  # results.tar.gz, summary.json, gpu_run.log
         for name in ranked[slots:]:
             self.log(f"{name}.safetensors left out of {out}: {OUT_FILES} files come back")

@@ -280,8 +280,8 @@ class FaceStage:
         lr_rgb: np.ndarray,
         hr_rgb: np.ndarray,
         faces: list[tuple[FaceState, float]],
-        neighbours: Window[Frame] = (),
-        rendered: dict[int, RenderedFace] | None = None,
+        neighbours: Window[Frame],
+        rendered: dict[int, RenderedFace],
     ) -> np.ndarray:
         by_size: dict[int, list[tuple[FaceState, float]]] = defaultdict(list)
         for face, weight in faces:
@@ -292,7 +292,7 @@ class FaceStage:
             for start in range(0, len(group), self.options.batch_size):
                 batch = group[start : start + self.options.batch_size]
                 faces_in = [f for f, _ in batch]
-                priors = self.inputs.for_batch(faces_in, rendered or {})
+                priors = self.inputs.for_batch(faces_in, rendered)
                 crops, coverage = self._super_resolve(lr, faces_in, size, priors, neighbours)
                 started = time.perf_counter()
                 for (face, weight), crop, cover in zip(batch, crops, coverage, strict=True):
