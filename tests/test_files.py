@@ -9,7 +9,7 @@ import torch
 
 from facesr_video.errors import OutputError
 from facesr_video.files import write_text_whole, write_whole
-from facesr_video.sr.train import _save_checkpoint
+from facesr_video.training.train import _save_checkpoint
 
 
 def _leftovers(folder: Path, keep: str) -> list[str]:

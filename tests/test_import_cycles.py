@@ -1,9 +1,11 @@
 """No import cycles between facesr_video's sub-packages: what two packages share lives below both.
 
-The order that follows from what each package is for: errors, device, progress, metrics and
-degrade at the bottom; video, faces, morph; render (draws morph's FaceModel); sr (reads render's
-layout); pipeline (runs them all); eval (runs the pipeline); cli on top. Imports inside
-functions count: a lazy import is still a dependency, only a hidden one.
+The order that follows from what each package is for: errors, device, progress and timing at the
+bottom; video, faces, morph; render (draws morph's FaceModel); sr (reads render's layout);
+analysis (faces -> fits -> priors, shared by the commands); enhance and dataset (with its
+degradations) on top of it; eval (runs enhance; holds the metrics); training (reads dataset,
+validates with eval's metrics); cli on top. Imports inside functions count: a lazy import is
+still a dependency, only a hidden one.
 """
 
 from __future__ import annotations
@@ -146,5 +148,5 @@ def test_the_walker_sees_a_known_cycle() -> None:
     """The checker itself: a cycle through three packages is found, a chain is not."""
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": {"c"}}) == []
-    assert "render.layout" in _modules()["sr.train"]  # a plain import is seen
-    assert "metrics" in _modules()["sr.train"]  # so is one inside a function
+    assert "render.layout" in _modules()["training.train"]  # a plain import is seen
+    assert "eval.metrics" in _modules()["training.train"]  # so is one inside a function

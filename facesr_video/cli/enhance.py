@@ -9,9 +9,9 @@ import typer
 from facesr_video.cli import app
 from facesr_video.cli.options import check_frames, check_registration, float_option
 from facesr_video.cli.state import cli_state
-from facesr_video.pipeline.enhance import EnhanceOptions, enhance
-from facesr_video.pipeline.face_stage import PASTE_MODES, FaceOptions
-from facesr_video.pipeline.stabilise import STRENGTH
+from facesr_video.enhance.face_stage import PASTE_MODES, FaceOptions
+from facesr_video.enhance.run import EnhanceOptions, enhance
+from facesr_video.enhance.stabilise import STRENGTH
 
 FACE_CHOICES = ("all", "largest", "none")
 

@@ -9,8 +9,8 @@ import typer
 from facesr_video.cli import app
 from facesr_video.cli.options import check_frames, check_registration, float_option
 from facesr_video.cli.state import cli_state
+from facesr_video.enhance.stabilise import STRENGTH
 from facesr_video.eval.evaluate import EvaluateOptions, evaluate
-from facesr_video.pipeline.stabilise import STRENGTH
 
 
 @app.command("evaluate")

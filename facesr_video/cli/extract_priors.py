@@ -71,7 +71,7 @@ def extract_priors_command(
     ),
 ) -> None:
     """Fit the 3D face model to every face and store aligned crops, coefficients and priors."""
-    from facesr_video.pipeline.extract import ExtractOptions, extract_priors
+    from facesr_video.dataset.extract import ExtractOptions, extract_priors
 
     summary = extract_priors(
         ExtractOptions(

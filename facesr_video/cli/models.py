@@ -9,6 +9,12 @@ import typer
 
 from facesr_video.cli import app
 from facesr_video.cli.state import cli_state
+from facesr_video.enhance.prepare import (
+    WEIGHTS_DIR,
+    check_model_matches_weights,
+    check_weights,
+    installed_weights,
+)
 from facesr_video.errors import ModelError
 from facesr_video.morph import ict_registry
 from facesr_video.morph.formats import load_face_model
@@ -18,12 +24,6 @@ from facesr_video.morph.install import (
     install_from,
     install_ict,
     resolve_face_model_path,
-)
-from facesr_video.pipeline.setup import (
-    WEIGHTS_DIR,
-    check_model_matches_weights,
-    check_weights,
-    installed_weights,
 )
 from facesr_video.progress import make_progress
 

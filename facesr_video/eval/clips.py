@@ -1,6 +1,6 @@
 """What evaluate reads: high-resolution clips (videos) and still images (one-frame clips).
 
-Inputs are listed like `extract-priors` does (`pipeline.inputs.list_inputs`: files, and folders
+Inputs are listed like `extract-priors` does (`dataset.inputs.list_inputs`: files, and folders
 searched for images and videos); every video is probed before anything runs, so a file FFmpeg
 cannot read is refused at once. Frames come out cropped to a multiple of the scale, one at a time.
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from facesr_video.degrade.bicubic import crop_to_multiple
+from facesr_video.dataset.degrade.bicubic import crop_to_multiple
+from facesr_video.dataset.inputs import list_inputs, read_image
 from facesr_video.errors import InputError
-from facesr_video.pipeline.inputs import list_inputs, read_image
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.probe import probe
 

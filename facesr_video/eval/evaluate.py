@@ -20,9 +20,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from facesr_video import __version__
-from facesr_video.degrade.bicubic import DEGRADATION, downscale
-from facesr_video.degrade.h264 import H264Stream
+from facesr_video.dataset.degrade.bicubic import DEGRADATION, downscale
+from facesr_video.dataset.degrade.h264 import H264Stream
 from facesr_video.device import resolve_device
+from facesr_video.enhance.background import upscale_frames
+from facesr_video.enhance.face_stage import PASTE_MODES, FaceOptions, FaceStage
+from facesr_video.enhance.prepare import (
+    FACE_SCALES,
+    check_model_matches_weights,
+    resolve_face_model,
+    resolve_network,
+    set_torch_threads,
+)
+from facesr_video.enhance.run import FrameStage
+from facesr_video.enhance.stabilise import STRENGTH
 from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import EvalClip, list_clips, original_frames
 from facesr_video.eval.identity import IdentityEncoder
@@ -49,17 +60,6 @@ from facesr_video.eval.samples import SampleKeeper, sample_targets
 from facesr_video.eval.scoring import MethodScorer
 from facesr_video.files import NamedPath, check_output_folder
 from facesr_video.morph.install import resolve_face_model_path
-from facesr_video.pipeline.background import upscale_frames
-from facesr_video.pipeline.enhance import FrameStage
-from facesr_video.pipeline.face_stage import PASTE_MODES, FaceOptions, FaceStage
-from facesr_video.pipeline.setup import (
-    FACE_SCALES,
-    check_model_matches_weights,
-    resolve_face_model,
-    resolve_network,
-    set_torch_threads,
-)
-from facesr_video.pipeline.stabilise import STRENGTH
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.video.decode import Frame
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from facesr_video.degrade.bicubic import upscale_nearest
+from facesr_video.dataset.degrade.bicubic import upscale_nearest
 from facesr_video.eval.results import Box, ClipResult, SampleFrame
 
 LABEL_HEIGHT = 24

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from facesr_video.degrade.bicubic import DEGRADATION
+from facesr_video.dataset.degrade.bicubic import DEGRADATION
 
 METHOD_OURS = "ours"
 METHOD_BICUBIC = "bicubic"

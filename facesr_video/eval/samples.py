@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facesr_video.degrade.bicubic import downscale
+from facesr_video.dataset.degrade.bicubic import downscale
 from facesr_video.eval.reference import ReferenceFrame
 from facesr_video.eval.results import Box, SampleFrame
 

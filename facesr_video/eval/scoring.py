@@ -18,16 +18,16 @@ import numpy as np
 import torch
 
 from facesr_video.eval.identity import IdentityEncoder, identity_similarity
-from facesr_video.eval.reference import ReferenceFrame, Region
-from facesr_video.eval.results import MethodScores
-from facesr_video.faces.landmarks import predict_landmarks
-from facesr_video.metrics import (
+from facesr_video.eval.metrics import (
     landmark_error,
     landmark_jitter,
     psnr,
     ssim,
     temporal_flicker_series,
 )
+from facesr_video.eval.reference import ReferenceFrame, Region
+from facesr_video.eval.results import MethodScores
+from facesr_video.faces.landmarks import predict_landmarks
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from facesr_video.faces.analyze import FaceObservation
+from facesr_video.faces.observation import FaceObservation
 
 PALETTE = (
     (255, 64, 64),

@@ -1,6 +1,6 @@
 """Scene cuts: a frame that differs from the last far more than the last few differed.
 
-A cut ends every face track (faces/track.py, pipeline/analysis.py), so neither the smoother nor
+A cut ends every face track (faces/track.py, analysis/sequence.py), so neither the smoother nor
 the multi-frame network carries one shot's face into the next. The measure is the mean absolute
 difference of small grey thumbnails, compared with the recent differences so that a shaky
 hand-held clip (up to ~0.03 between frames, measured on the OpenMPF clips) is not cut while a cut

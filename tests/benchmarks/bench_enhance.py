@@ -49,8 +49,8 @@ from enhance_bench_inputs import (
     write_video,
 )
 
-from facesr_video.pipeline.enhance import EnhanceOptions, EnhanceSummary, enhance
-from facesr_video.pipeline.face_stage import STAGES, FaceOptions
+from facesr_video.enhance.face_stage import STAGES, FaceOptions
+from facesr_video.enhance.run import EnhanceOptions, EnhanceSummary, enhance
 
 TARGET_CPU_FPS = 2.0
 TARGET_GPU_FPS = 30.0

@@ -141,7 +141,7 @@ def main() -> None:
         tmp = Path(name)
         weights, trained = resolve_weights(args.weights, args.scale, tmp)
         # The interpreter with the package imported: the floor both runs share.
-        floor, _ = run_child([sys.executable, "-c", "import facesr_video.pipeline.enhance"])
+        floor, _ = run_child([sys.executable, "-c", "import facesr_video.enhance.run"])
         for seconds in (args.short, args.long):
             src = write_video(
                 lr, tmp / f"in_{seconds}s.mp4", rate, seconds * args.rate, audio_from=WH_CLIP
@@ -158,7 +158,7 @@ def main() -> None:
         f"{height * args.scale} (x{args.scale}), {args.rate} fps, WH looped, audio copied"
     )
     print_weights(weights, trained, args.scale, args.threads)
-    print_memory(rows, floor, "facesr_video.pipeline.enhance", args.short, args.long)
+    print_memory(rows, floor, "facesr_video.enhance.run", args.short, args.long)
 
 
 if __name__ == "__main__":

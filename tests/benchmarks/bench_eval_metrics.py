@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from facesr_video.degrade.bicubic import downscale
+from facesr_video.dataset.degrade.bicubic import downscale
 from facesr_video.eval.identity import IdentityEncoder
-from facesr_video.metrics import psnr, ssim, temporal_flicker
+from facesr_video.eval.metrics import psnr, ssim, temporal_flicker
 
 
 def _best_of(function: Callable[[], object], repeats: int = 5) -> float:

@@ -18,12 +18,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from facesr_video.degrade.bicubic import degrade  # noqa: E402
+from facesr_video.dataset.degrade.bicubic import degrade  # noqa: E402
+from facesr_video.enhance.background import upscale_frame  # noqa: E402
 from facesr_video.eval.clips import list_clips, original_frames  # noqa: E402
 from facesr_video.eval.identity import IdentityEncoder  # noqa: E402
 from facesr_video.eval.reference import ReferenceAnalyser  # noqa: E402
 from facesr_video.eval.scoring import MethodScorer  # noqa: E402
-from facesr_video.pipeline.background import upscale_frame  # noqa: E402
 
 DEFAULT_CLIP = REPO.parent / "shared/data/videos/whitehouse/wh_obama_01.mp4"
 

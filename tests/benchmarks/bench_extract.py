@@ -23,11 +23,11 @@ import torch
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from facesr_video.degrade.bicubic import crop_to_multiple  # noqa: E402
-from facesr_video.degrade.per_source import source_degrader  # noqa: E402
-from facesr_video.faces.analyze import FaceAnalyzer  # noqa: E402
-from facesr_video.pipeline.extract import ExtractOptions, extract_priors  # noqa: E402
-from facesr_video.pipeline.inputs import list_inputs, read_image  # noqa: E402
+from facesr_video.analysis.face_tracks import FaceAnalyzer  # noqa: E402
+from facesr_video.dataset.degrade.bicubic import crop_to_multiple  # noqa: E402
+from facesr_video.dataset.degrade.per_source import source_degrader  # noqa: E402
+from facesr_video.dataset.extract import ExtractOptions, extract_priors  # noqa: E402
+from facesr_video.dataset.inputs import list_inputs, read_image  # noqa: E402
 from tests.conftest import DATA, ICT_NPZ  # noqa: E402
 
 

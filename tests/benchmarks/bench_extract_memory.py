@@ -5,8 +5,8 @@
 
 Inputs: WH (wh_obama_01.mp4, 1280x720, one face) looped forwards and backwards at --rate
 frames/s; every frame gives one sample (x4: a 512x512 HR crop with 13 float16 prior maps,
-~7.6 MB). The store writer holds samples until a shard is full (`sr.store.SHARD_BYTES`, 256 MiB,
-or --shard-mb), so peak memory stops growing once an input yields more than a shard: the short
+~7.6 MB). The store writer holds samples until a shard is full (`dataset.store.SHARD_BYTES`, 256
+MiB, or --shard-mb), so peak memory stops growing once an input yields more than a shard: the short
 input is past that point (60 samples, ~460 MB), the long one 4x longer. Before the byte bound,
 extract-priors held up to 512 samples (~4 GB here) before writing any. Each run is its own
 process (`extract_priors` through a small script, so --shard-mb can be set), its peak RSS
@@ -28,7 +28,7 @@ from enhance_bench_inputs import ICT_NPZ, WH_CLIP, decode_rgb, require, temp_dir
 CHILD = """
 import json, sys
 from pathlib import Path
-from facesr_video.pipeline.extract import ExtractOptions, extract_priors
+from facesr_video.dataset.extract import ExtractOptions, extract_priors
 a = json.loads(sys.argv[1])
 bound = {"shard_bytes": a["shard_bytes"]} if a["shard_bytes"] else {}
 options = ExtractOptions(inputs=(Path(a["input"]),), out=Path(a["out"]), scale=a["scale"],
@@ -57,7 +57,7 @@ def main() -> None:
     rows, stores = [], []
     with temp_dir("bench_extract_memory_") as name:
         tmp = Path(name)
-        floor, _ = run_child([sys.executable, "-c", "import facesr_video.pipeline.extract"])
+        floor, _ = run_child([sys.executable, "-c", "import facesr_video.dataset.extract"])
         for seconds in (args.short, args.long):
             src = write_video(
                 frames, tmp / f"in_{seconds}s.mp4", Fraction(args.rate), seconds * args.rate
@@ -75,14 +75,14 @@ def main() -> None:
             data = json.loads(report.read_text())
             rows.append((seconds, data["frames"], data["faces"], peak, wall))
             stores.append((seconds, *store_shards(store)))
-    bound = f"{args.shard_mb} MiB" if args.shard_mb else "default (sr.store.SHARD_BYTES)"
+    bound = f"{args.shard_mb} MiB" if args.shard_mb else "default (dataset.store.SHARD_BYTES)"
     print(
         f"extract-priors peak RSS, WH {width}x{height} looped at {args.rate} fps, x{args.scale}, "
         f"shard bound {bound}, OMP/OpenBLAS threads per run: {args.threads}"
     )
     for seconds, shards, largest in stores:
         print(f"store of the {seconds} s input: {shards} shards, the largest {largest:.1f} MiB")
-    print_memory(rows, floor, "facesr_video.pipeline.extract", args.short, args.long)
+    print_memory(rows, floor, "facesr_video.dataset.extract", args.short, args.long)
 
 
 if __name__ == "__main__":

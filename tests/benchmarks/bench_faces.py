@@ -27,10 +27,11 @@ import av
 import numpy as np
 from PIL import Image
 
+from facesr_video.analysis.face_tracks import AnalyzerConfig, FaceAnalyzer
 from facesr_video.faces.align import crop_image
-from facesr_video.faces.analyze import AnalyzerConfig, FaceAnalyzer, FaceObservation
 from facesr_video.faces.detect import FaceDetector
 from facesr_video.faces.landmarks import inter_ocular, predict_landmarks
+from facesr_video.faces.observation import FaceObservation
 from facesr_video.faces.overlay import contact_sheet, draw_overlay
 from facesr_video.faces.track import iou_matrix
 

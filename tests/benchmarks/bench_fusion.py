@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facesr_video.degrade.recipes import DEGRADATIONS
-from facesr_video.metrics import psnr
-from facesr_video.sr.dataset import PatchDataset, SRBatch
+from facesr_video.dataset.degrade.recipes import DEGRADATIONS
+from facesr_video.dataset.patches import PatchDataset, SRBatch
+from facesr_video.dataset.store import StoreReader, match_sources
+from facesr_video.eval.metrics import psnr
 from facesr_video.sr.neighbours import warp_neighbours
-from facesr_video.sr.store import StoreReader, match_sources
 from facesr_video.sr.weights import load_model
 
 

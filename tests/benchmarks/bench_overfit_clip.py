@@ -39,12 +39,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from facesr_video.degrade.recipes import DEGRADATIONS  # noqa: E402
+from facesr_video.dataset.degrade.recipes import DEGRADATIONS  # noqa: E402
+from facesr_video.dataset.patches import PatchDataset, SRBatch  # noqa: E402
+from facesr_video.dataset.store import StoreReader  # noqa: E402
+from facesr_video.enhance.background import upscale_frame  # noqa: E402
+from facesr_video.eval.metrics import psnr  # noqa: E402
 from facesr_video.eval.results import METHOD_BICUBIC, METHOD_OURS  # noqa: E402
-from facesr_video.metrics import psnr  # noqa: E402
-from facesr_video.pipeline.background import upscale_frame  # noqa: E402
-from facesr_video.sr.dataset import PatchDataset, SRBatch  # noqa: E402
-from facesr_video.sr.store import StoreReader  # noqa: E402
 from facesr_video.sr.weights import load_model  # noqa: E402
 
 SHARED = REPO.parent / "shared"

@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from facesr_video.pipeline.enhance import EnhanceOptions, enhance
+from facesr_video.enhance.run import EnhanceOptions, enhance
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = REPO.parent / "shared/data/videos/grid/sbwe5n.mpg"

@@ -14,8 +14,8 @@ import av
 import numpy as np
 from PIL import Image
 
-from facesr_video.degrade.bicubic import downscale
-from facesr_video.pipeline.setup import shipped_weights
+from facesr_video.dataset.degrade.bicubic import downscale
+from facesr_video.enhance.prepare import shipped_weights
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from facesr_video.cli import main
-from tests.sr.conftest import make_store
+from tests.dataset.conftest import make_store
 from tests.video.clips import write_clip
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from facesr_video.cli import main
-from facesr_video.sr.store import MANIFEST
+from facesr_video.dataset.store import MANIFEST
 from tests.conftest import DATA, ICT_NPZ, require
 
 PORTRAIT = DATA / "faces" / "congress" / "A000014.jpg"

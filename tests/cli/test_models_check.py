@@ -10,8 +10,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from facesr_video.cli import main
+from facesr_video.enhance import prepare
 from facesr_video.morph.install import ENV_FACE_MODEL
-from facesr_video.pipeline import setup
 from facesr_video.render.layout import CHANNELS_V1, LAYOUT_VERSION
 from facesr_video.sr.network import create_model
 from facesr_video.sr.weights import save_model
@@ -22,7 +22,7 @@ def weights_dir(tmp_path: Path, monkeypatch, ict_model_path: Path) -> Path:
     """An empty installed-weights folder, and the shared face model as the installed one."""
     folder = tmp_path / "weights"
     folder.mkdir()
-    monkeypatch.setattr(setup, "WEIGHTS_DIR", folder)
+    monkeypatch.setattr(prepare, "WEIGHTS_DIR", folder)
     monkeypatch.setenv(ENV_FACE_MODEL, str(ict_model_path))
     return folder
 

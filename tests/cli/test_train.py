@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from facesr_video.cli import main
+from facesr_video.dataset.store import LayoutInfo
 from facesr_video.render.layout import LAYOUT_VERSION
-from facesr_video.sr.store import LayoutInfo
-from tests.sr.conftest import LAYOUT, make_store
+from tests.dataset.conftest import LAYOUT, make_store
 
 
 def test_train_command_writes_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

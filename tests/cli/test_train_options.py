@@ -9,9 +9,9 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app, main
-from facesr_video.sr.store import LayoutInfo
-from facesr_video.sr.train import TrainConfig
-from tests.sr.conftest import LAYOUT, make_store
+from facesr_video.dataset.store import LayoutInfo
+from facesr_video.training.train import TrainConfig
+from tests.dataset.conftest import LAYOUT, make_store
 
 OPTION_FIELDS = {"workers": "num_workers", "ema": "ema_decay"}  # CLI name -> TrainConfig field
 PARSED = {"scale_augment": lambda text: tuple(float(v) for v in text.split(","))}

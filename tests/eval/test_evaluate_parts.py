@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facesr_video.degrade.bicubic import downscale, upscale_bicubic
+from facesr_video.dataset.degrade.bicubic import downscale, upscale_bicubic
+from facesr_video.dataset.inputs import read_image
 from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import list_clips, original_frames
 from facesr_video.eval.evaluate import EvaluateOptions, check_options
@@ -26,7 +27,6 @@ from facesr_video.eval.reference import (
 )
 from facesr_video.eval.samples import SampleKeeper, sample_targets
 from facesr_video.eval.scoring import MethodScorer
-from facesr_video.pipeline.inputs import read_image
 from tests.conftest import DATA, require
 
 PORTRAIT = DATA / "faces" / "congress" / "A000014.jpg"
@@ -150,8 +150,8 @@ def test_jitter_runs_match_the_metric_on_whole_tracks() -> None:
     """The running sums give what landmark_jitter gives on the stored tracks, gaps and all."""
     import torch
 
+    from facesr_video.eval.metrics import landmark_jitter
     from facesr_video.eval.scoring import JitterRuns
-    from facesr_video.metrics import landmark_jitter
 
     rng = np.random.default_rng(0)
     runs = JitterRuns()

@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from facesr_video.degrade.bicubic import crop_to_multiple, downscale, upscale_bicubic
+from facesr_video.dataset.degrade.bicubic import crop_to_multiple, downscale, upscale_bicubic
 from facesr_video.eval.identity import IdentityEncoder, face_models_dir, identity_similarity
+from facesr_video.eval.metrics import (
+    landmark_error,
+    landmark_jitter,
+    psnr,
+    ssim,
+    temporal_flicker,
+    temporal_flicker_series,
+)
 from facesr_video.eval.report import read_report, write_report
 from facesr_video.eval.results import (
     METHOD_BICUBIC,
@@ -18,14 +26,6 @@ from facesr_video.eval.results import (
     MethodScores,
     ReportMeta,
     SampleFrame,
-)
-from facesr_video.metrics import (
-    landmark_error,
-    landmark_jitter,
-    psnr,
-    ssim,
-    temporal_flicker,
-    temporal_flicker_series,
 )
 from tests.conftest import DATA, require
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facesr_video.degrade.bicubic import downscale, upscale_bicubic
+from facesr_video.dataset.degrade.bicubic import downscale, upscale_bicubic
 from facesr_video.errors import OutputError
 from facesr_video.eval.pictures import LABEL_HEIGHT, comparison_strip, face_zoom, zoom_region
 from facesr_video.eval.report import markdown_table, read_report, write_report

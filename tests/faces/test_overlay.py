@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facesr_video.analysis.face_tracks import FaceAnalyzer
 from facesr_video.faces.align import crop_image
-from facesr_video.faces.analyze import FaceAnalyzer
 from facesr_video.faces.overlay import contact_sheet, draw_overlay, track_colour
 from tests.faces._frames import wh_frames
 

@@ -1,0 +1,449 @@
+"""The face path of `enhance`: analyse -> fit -> smooth -> render priors -> SR -> blend.
+
+`FaceStage` is a frame stage (`Iterator[Frame] -> Iterator[Frame]`): low-resolution frames in,
+upscaled frames out, in order, `smooth_lag` frames later. Each frame's background is the plain
+upscale; every face with a usable fit is super-resolved in its aligned crop and pasted back
+through the exact inverse warp with a feathered mask from the render's coverage. A face whose fit
+is unreliable or whose smoother confidence drops fades toward the plain path over a few frames.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from facesr_video.analysis.face_inputs import FaceInputs, RenderedFace, prior_channels
+from facesr_video.analysis.face_tracks import AnalyzerConfig
+from facesr_video.analysis.motion import NeighbourMotion, frame_positions
+from facesr_video.analysis.sequence import (
+    AnalysedFrame,
+    AnalysisConfig,
+    FaceState,
+    SequenceAnalyser,
+)
+from facesr_video.analysis.window import FrameWindow, Window, window_offsets
+from facesr_video.enhance.background import upscale_frame
+from facesr_video.enhance.blend import FadeWeight, border_ramp, feathered_mask, match_colour
+from facesr_video.enhance.stabilise import STRENGTH, DetailStabiliser
+from facesr_video.errors import ModelError
+from facesr_video.faces.align import paste, warp_affine
+from facesr_video.faces.overlay import draw_overlay
+from facesr_video.morph.face_model import FaceModel
+from facesr_video.sr.neighbours import NeighbourInputs, warp_neighbours
+from facesr_video.sr.network import SAMNet
+from facesr_video.sr.weights import WeightsInfo
+from facesr_video.timing import StageTimes
+from facesr_video.video.decode import Frame
+
+IN_FLIGHT = 2  # analysed frames queued for the SR worker
+
+STAGES = ("decode", "detect", "fit", "smooth", "render", "motion", "sr", "blend", "encode")
+
+
+PASTE_MODES = ("crop", "mesh")
+
+
+@dataclass(frozen=True)
+class FaceOptions:
+    """What the face path does (the CLI's face options)."""
+
+    weights: Path | None = None  # None: the shipped weights for the scale
+    face_model: Path | None = None  # None: the installed model (or FACESR_FACE_MODEL)
+    device: str = "auto"
+    half: bool = True  # float16 on CUDA
+    batch_size: int = 8  # faces per network call
+    faces: str = "all"  # all | largest
+    min_face: float = 20.0  # low-resolution pixels
+    detector: str = "hog"
+    detect_every: int = 2
+    strength: float = 1.0  # 0 = plain upscale, 1 = full SR face
+    smoothing: bool = True
+    smooth_lag: int = 5
+    debug_overlay: Path | None = None
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+    # crop: the whole SR crop, feathered at its border (what the network was trained on; +0.19 dB
+    # on the White House clips at x4); mesh: only the render's coverage, eroded.
+    paste: str = "crop"
+    # Frames the network sees (odd): the current one and its neighbours, registered by the 3D
+    # fits. None: the network's own window (1 for single-frame weights).
+    frames: int | None = None
+    registration: str = "mesh"  # mesh | box (the face boxes alone: the ablation)
+    # Weight of the previous frame's detail where the face's crops agree (stabilise.py; 0: off).
+    stabilise: float = STRENGTH
+
+
+@dataclass
+class TrackReport:
+    """Per-track figures for `--report`."""
+
+    track_id: int
+    frames: int = 0
+    enhanced_frames: int = 0
+    confidence_sum: float = 0.0
+    residual_sum: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        n = max(1, self.frames)
+        return {
+            "track": self.track_id,
+            "frames": self.frames,
+            "enhanced_frames": self.enhanced_frames,
+            "mean_confidence": self.confidence_sum / n,
+            "mean_fit_residual": self.residual_sum / n,
+        }
+
+
+def face_weight(face: FaceState) -> float:
+    """Target blend weight: the smoother's confidence, lowered while dlib only predicts the face."""
+    if not face.reliable:
+        return 0.0
+    observation_trust = min(1.0, 2.0 * face.observation.quality)
+    return float(face.confidence) * observation_trust
+
+
+class FaceStage:
+    """Callable frame stage that super-resolves the faces of a low-resolution stream."""
+
+    def __init__(
+        self,
+        model: FaceModel,
+        network: SAMNet,
+        weights_info: WeightsInfo,
+        scale: int,
+        options: FaceOptions,
+        device: torch.device,
+        background: str = "bicubic",
+    ) -> None:
+        self.model = model
+        self.network = network
+        self.weights_info = weights_info
+        self.scale = scale
+        # The network's own factor: without x2 weights, x2 is the x4 network's output resampled
+        self.network_scale = network.config.scale
+        self.options = options
+        self.device = device
+        self.background = background
+        self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
+        # A copy on the stage's device and dtype: the caller's network is left as it was.
+        self.network = copy.deepcopy(network).to(device=device, dtype=self.dtype).eval()
+        # On CPU, oneDNN convolutions take 0.75-0.9x the time on channels-last tensors (same results
+        # to 1e-6; bench_sr.py --channels-last).
+        self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        self.network = self.network.to(memory_format=self.layout)
+        config = network.config
+        self.frames = options.frames or config.frames
+        if self.frames > 1 and config.neighbours == 0:
+            raise ModelError(
+                f"--frames {self.frames} needs multi-frame weights; these are single-frame",
+                "use --frames 1, or weights trained with `train --frames N`",
+            )
+        self.offsets = window_offsets((self.frames - 1) // 2)
+        self.analysis_config = AnalysisConfig(
+            faces=AnalyzerConfig(
+                detector=options.detector,
+                detect_every=options.detect_every,
+                min_face=options.min_face,
+                faces=options.faces,
+            ),
+            smoothing=options.smoothing,
+            smooth_lag=options.smooth_lag,
+        )
+        self.analyser: SequenceAnalyser[Frame] | None = None
+        self.times = StageTimes(STAGES)
+        self.inputs = FaceInputs(
+            model,
+            self.network_scale,
+            prior_channels(model, config.prior_mode, weights_info.layout_channels),
+            config.uses_coeffs,
+            options.registration,
+            device,
+            self.times,
+        )
+        self.tracks: dict[int, TrackReport] = {}
+        self.faces_enhanced = 0
+        self._fades: dict[int, FadeWeight] = {}
+        self._frames_out = 0
+        self.stabiliser = DetailStabiliser(self.scale, options.stabilise)
+        # Receives the low-resolution frame with boxes, landmarks and fitted landmarks drawn.
+        self.overlay_sink: Callable[[Frame], None] | None = None
+
+    # -- the stage -------------------------------------------------------------------------
+
+    def __call__(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        """Two-stage pipeline: this thread decodes, analyses (dlib, numpy fits) and renders the
+        priors while one worker super-resolves and blends (torch releases the GIL), so both CPU
+        cores work. At most `IN_FLIGHT` frames wait in between: memory stays bounded."""
+        self.analyser = analyser = SequenceAnalyser(self.model, self.analysis_config)
+        window: FrameWindow[Frame] = FrameWindow(self.offsets)
+        iterator = iter(frames)
+        in_flight: deque[Future[Frame]] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facesr-sr") as worker:
+            try:
+                while True:
+                    started = time.perf_counter()
+                    frame = next(iterator, None)
+                    self.times.add("decode", time.perf_counter() - started)
+                    if frame is None:
+                        break
+                    ready = analyser.push(frame.index, frame.rgb, frame)
+                    self._sync_analysis_times()
+                    for analysed, neighbours in window.push(ready):
+                        priors = self.render_ahead(analysed, neighbours)
+                        in_flight.append(
+                            worker.submit(self.enhance_frame, analysed, neighbours, priors)
+                        )
+                    while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
+                        yield in_flight.popleft().result()
+                ready = window.push(analyser.finish()) + window.finish()
+                for analysed, neighbours in ready:
+                    priors = self.render_ahead(analysed, neighbours)
+                    in_flight.append(
+                        worker.submit(self.enhance_frame, analysed, neighbours, priors)
+                    )
+                while in_flight:
+                    yield in_flight.popleft().result()
+            finally:
+                for future in in_flight:
+                    future.cancel()
+
+    def _sync_analysis_times(self) -> None:
+        if self.analyser is not None:
+            self.times.update(self.analyser.seconds)
+
+    def render_ahead(
+        self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame] = ()
+    ) -> dict[int, RenderedFace]:
+        """The network's inputs for every face of a frame but its pixels (face_inputs.py), made
+        here on the analysis thread so the worker only warps, runs the network and pastes."""
+        if self.options.strength <= 0.0 or not analysed.faces:
+            return {}
+        return self.inputs.for_frame(analysed.faces, neighbours if self.offsets else None)
+
+    def enhance_frame(
+        self,
+        analysed: AnalysedFrame[Frame],
+        neighbours: Window[Frame] = (),
+        rendered: dict[int, RenderedFace] | None = None,
+    ) -> Frame:
+        """The upscaled frame with its faces super-resolved and blended in; `neighbours` are the
+        analysed frames at `self.offsets` (None where there is none); `rendered`: the faces'
+        priors from `render_ahead` (rendered here when not given)."""
+        frame = analysed.payload
+        started = time.perf_counter()
+        output = upscale_frame(frame.rgb, self.scale, self.background)
+        self.times.add("blend", time.perf_counter() - started)
+        active: list[tuple[FaceState, float]] = []
+        seen = set()
+        for face in analysed.faces:
+            seen.add(face.track_id)
+            report = self.tracks.setdefault(face.track_id, TrackReport(face.track_id))
+            report.frames += 1
+            report.confidence_sum += face.confidence
+            report.residual_sum += min(face.fit.residual, 10.0)
+            target = face_weight(face)
+            if face.track_id not in self._fades:
+                # A face already there on the first frame (a still image, say) has nothing to
+                # pop out of: it starts at full weight. Faces that appear later fade in.
+                start = target if self._frames_out == 0 else 0.0
+                self._fades[face.track_id] = FadeWeight(start=start)
+            weight = self._fades[face.track_id].update(target) * self.options.strength
+            if weight > 0.0:
+                active.append((face, weight))
+                report.enhanced_frames += 1
+        for track_id in [t for t in self._fades if t not in seen]:
+            del self._fades[track_id]
+        self.stabiliser.forget(seen)
+        if active:
+            output = self._enhance_faces(
+                frame.rgb, np.array(output), active, neighbours, rendered or {}
+            )
+            self.faces_enhanced += len(active)
+        self._frames_out += 1
+        if self.overlay_sink is not None:
+            self.overlay_sink(frame.with_rgb(self._overlay(frame.rgb, analysed.faces)))
+        return frame.with_rgb(output)
+
+    # -- faces -----------------------------------------------------------------------------
+
+    def _enhance_faces(
+        self,
+        lr_rgb: np.ndarray,
+        hr_rgb: np.ndarray,
+        faces: list[tuple[FaceState, float]],
+        neighbours: Window[Frame],
+        rendered: dict[int, RenderedFace],
+    ) -> np.ndarray:
+        by_size: dict[int, list[tuple[FaceState, float]]] = defaultdict(list)
+        for face, weight in faces:
+            by_size[face.alignment.crop_size].append((face, weight))
+        lr = torch.from_numpy(np.ascontiguousarray(lr_rgb)).to(self.device)
+        lr = lr.permute(2, 0, 1)[None].float() / 255.0
+        for size, group in by_size.items():
+            for start in range(0, len(group), self.options.batch_size):
+                batch = group[start : start + self.options.batch_size]
+                faces_in = [f for f, _ in batch]
+                priors = self.inputs.for_batch(faces_in, rendered)
+                crops, coverage = self._super_resolve(lr, faces_in, size, priors, neighbours)
+                started = time.perf_counter()
+                for (face, weight), crop, cover in zip(batch, crops, coverage, strict=True):
+                    hr_rgb = self._paste(hr_rgb, face, crop[None], cover[None], weight)
+                self.times.add("blend", time.perf_counter() - started)
+        return hr_rgb
+
+    def _super_resolve(
+        self,
+        lr_frame: torch.Tensor,
+        faces: list[FaceState],
+        size: int,
+        priors: RenderedFace,
+        neighbours: Window[Frame] = (),
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """SR crops (B, 3, S*n, S*n) in [0, 1] and coverage (B, 1, S*n, S*n) of faces of size n."""
+        started = time.perf_counter()
+        matrices = np.stack([f.alignment.crop_from_frame for f in faces])
+        lr_crops = warp_affine(lr_frame.expand(len(faces), -1, -1, -1), matrices, size)
+        maps, coeffs = priors.maps, priors.coeffs
+        fused = None
+        if self.offsets:
+            fused = self._neighbour_inputs(lr_crops, faces, neighbours, priors.motion)
+        inputs = [
+            self._as_input(lr_crops),
+            None if maps is None else self._as_input(maps),
+            None if coeffs is None else coeffs.to(self.dtype),
+        ]
+        if fused is not None:
+            inputs += [fused.warped.to(self.dtype), fused.confidence.to(self.dtype)]
+        with torch.inference_mode():
+            out = self.network(*inputs)
+        sr = out.float().contiguous().clamp(0.0, 1.0)
+        if self.network_scale != self.scale:  # x2 from the x4 network
+            sr = F.interpolate(
+                sr, size=(size * self.scale,) * 2, mode="bicubic", antialias=True
+            ).clamp(0.0, 1.0)
+        # Colour from the low-resolution crop itself (the plain path's colours), matched at
+        # low resolution where the large blur kernels are cheap.
+        coverage = F.avg_pool2d(priors.coverage, self.network_scale)
+        if self.options.paste == "crop":
+            mask_lr = border_ramp(size, size, 0.06, coverage).expand_as(coverage).contiguous()
+        else:
+            mask_lr = feathered_mask(coverage)
+        sr = match_colour(sr, lr_crops, mask_lr, self.scale)
+        if self.options.stabilise > 0:
+            sr = torch.cat(
+                [
+                    self.stabiliser(
+                        face.track_id, face.alignment, lr_crops[b : b + 1], sr[b : b + 1]
+                    )
+                    for b, face in enumerate(faces)
+                ]
+            )
+        mask = F.interpolate(mask_lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        self.times.add("sr", time.perf_counter() - started)
+        return sr, mask
+
+    def _as_input(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.dtype).contiguous(memory_format=self.layout)
+
+    def _neighbour_inputs(
+        self,
+        lr_crops: torch.Tensor,
+        faces: list[FaceState],
+        neighbours: Window[Frame],
+        motion: NeighbourMotion | None = None,
+    ) -> NeighbourInputs:
+        """The same faces in the neighbour frames, registered onto these crops and warped
+        (`motion`: computed ahead by `render_ahead`, else here)."""
+        if motion is None:
+            motion = self.inputs.motion(faces, neighbours)
+        positions = torch.stack(
+            [frame_positions(face.alignment, motion.flow[b]) for b, face in enumerate(faces)]
+        )
+        images, positions, inside = _windows(
+            [frame.payload.rgb if frame is not None else None for frame in neighbours],
+            positions,
+            self.device,
+        )
+        return warp_neighbours(lr_crops, images, positions, motion.confidence * inside)
+
+    def _paste(
+        self,
+        hr_rgb: np.ndarray,
+        face: FaceState,
+        crop: torch.Tensor,
+        mask: torch.Tensor,
+        weight: float,
+    ) -> np.ndarray:
+        """Warp one SR crop back into the (H, W, 3) uint8 frame, only over its bounding region."""
+        alignment = face.alignment.scaled(self.scale)
+        size = alignment.crop_size
+        corners = np.array([[-0.5, -0.5, 1], [size - 0.5, -0.5, 1], [-0.5, size - 0.5, 1]])
+        corners = np.vstack([corners, [size - 0.5, size - 0.5, 1]])
+        frame_corners = corners @ alignment.frame_from_crop.T
+        height, width = hr_rgb.shape[:2]
+        x0 = int(max(0, np.floor(frame_corners[:, 0].min())))
+        y0 = int(max(0, np.floor(frame_corners[:, 1].min())))
+        x1 = int(min(width, np.ceil(frame_corners[:, 0].max()) + 1))
+        y1 = int(min(height, np.ceil(frame_corners[:, 1].max()) + 1))
+        if x1 <= x0 or y1 <= y0:
+            return hr_rgb
+        region = torch.from_numpy(hr_rgb[y0:y1, x0:x1]).to(self.device)
+        region = region.permute(2, 0, 1)[None].float() / 255.0
+        crop_from_region = alignment.crop_from_frame.copy()
+        crop_from_region[:, 2] += crop_from_region[:, :2] @ np.array([x0, y0], np.float64)
+        blended = paste(region, crop, crop_from_region, mask * weight)
+        pixels = (blended[0].permute(1, 2, 0).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+        hr_rgb[y0:y1, x0:x1] = pixels.cpu().numpy()
+        return hr_rgb
+
+    @staticmethod
+    def _overlay(lr_rgb: np.ndarray, faces: tuple[FaceState, ...]) -> np.ndarray:
+        """dlib's boxes, ids and landmarks, plus the smoothed fit's landmarks in yellow."""
+        image = Image.fromarray(draw_overlay(lr_rgb, [f.observation for f in faces]))
+        draw = ImageDraw.Draw(image)
+        for face in faces:
+            for x, y in face.landmarks68:
+                draw.point((float(x), float(y)), fill=(255, 230, 0))
+        return np.asarray(image)
+
+
+def _windows(
+    frames: list[np.ndarray | None], positions: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cut from each neighbour frame the window its positions reach, so only the face's region
+    is converted to float (not B x N whole frames).
+
+    frames: N (H, W, 3) uint8 frames (None: missing); positions (B, N, n, n, 2) frame pixels.
+    Returns images (B, N, 3, w, w), positions in them, and `inside` (B, N, 1, n, n): 1 where the
+    position lies in the frame (the window's border repeats the frame's edge, as sampling would).
+    """
+    batch, count, n = positions.shape[0], positions.shape[1], positions.shape[2]
+    low = torch.floor(positions.amin(dim=(2, 3))) - 1  # (B, N, 2)
+    span = positions.amax(dim=(2, 3)) - low  # (B, N, 2)
+    side = max(int(torch.ceil(span.max()).item()) + 2, 1)
+    images = torch.zeros((batch, count, 3, side, side), device=device)
+    inside = torch.zeros((batch, count, 1, n, n), device=device)
+    offsets = torch.arange(side)
+    for i, rgb in enumerate(frames):
+        if rgb is None:
+            continue
+        height, width = rgb.shape[:2]
+        for b in range(batch):
+            x0, y0 = int(low[b, i, 0]), int(low[b, i, 1])
+            xs = (x0 + offsets).clamp(0, width - 1).numpy()
+            ys = (y0 + offsets).clamp(0, height - 1).numpy()
+            cut = np.ascontiguousarray(rgb[ys[:, None], xs[None, :]])
+            images[b, i] = torch.from_numpy(cut).to(device).permute(2, 0, 1).float() / 255.0
+            x, y = positions[b, i, ..., 0], positions[b, i, ..., 1]
+            ok = (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+            inside[b, i, 0] = ok.float()
+    return images, positions - low[:, :, None, None, :], inside
