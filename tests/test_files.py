@@ -9,7 +9,7 @@ import torch
 
 from facesr_video.errors import OutputError
 from facesr_video.files import write_text_whole, write_whole
-from facesr_video.training.train import _save_checkpoint
+from facesr_video.training.checkpoints import save_checkpoint
 
 
 def _leftovers(folder: Path, keep: str) -> list[str]:
@@ -50,7 +50,7 @@ def test_checkpoint_interrupted_mid_save_leaves_the_previous_one(
 ) -> None:
     path = tmp_path / "checkpoint.pt"
     state = {"model": {"w": torch.ones(2)}, "step": 1}
-    assert _save_checkpoint(path, state)
+    assert save_checkpoint(path, state)
 
     def interrupted(obj: object, f: Path) -> None:
         Path(f).write_bytes(b"partial")
@@ -58,6 +58,6 @@ def test_checkpoint_interrupted_mid_save_leaves_the_previous_one(
 
     monkeypatch.setattr(torch, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        _save_checkpoint(path, {"model": {"w": torch.zeros(2)}, "step": 2})
+        save_checkpoint(path, {"model": {"w": torch.zeros(2)}, "step": 2})
     assert torch.load(path, weights_only=False)["step"] == 1
     assert _leftovers(tmp_path, path.name) == []

@@ -14,7 +14,8 @@ from facesr_video.cli.options import float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.errors import InputError
 from facesr_video.render.layout import LAYOUT_VERSION
-from facesr_video.training.train import TrainConfig, train
+from facesr_video.training.config import TrainConfig
+from facesr_video.training.loop import train
 
 DEFAULTS = TrainConfig()  # every default below is TrainConfig's, so the two cannot drift
 

@@ -10,7 +10,7 @@ import typer
 
 from facesr_video.cli import app, main
 from facesr_video.dataset.store import LayoutInfo
-from facesr_video.training.train import TrainConfig
+from facesr_video.training.config import TrainConfig
 from tests.dataset.conftest import LAYOUT, make_store
 
 OPTION_FIELDS = {"workers": "num_workers", "ema": "ema_decay"}  # CLI name -> TrainConfig field

@@ -20,7 +20,8 @@ from facesr_video.dataset.store import NeighbourSample, StoreReader, StoreSample
 from facesr_video.errors import InputError
 from facesr_video.sr.neighbours import warp_neighbours
 from facesr_video.sr.weights import load_model
-from facesr_video.training.train import TrainConfig, train
+from facesr_video.training.config import TrainConfig
+from facesr_video.training.loop import train
 from tests.dataset.conftest import LAYOUT, make_store, synthetic_sample
 
 OFFSETS = (-2, -1, 1, 2)

@@ -16,15 +16,11 @@ from facesr_video.dataset.patches import PatchDataset, SRBatch
 from facesr_video.dataset.store import StoreReader, StoreWriter
 from facesr_video.errors import InputError, ModelError, OutputError
 from facesr_video.sr.weights import load_model
-from facesr_video.training import train as train_module
-from facesr_video.training.train import (
-    CHECKPOINT,
-    TrainConfig,
-    TrainingDiverged,
-    load_checkpoint,
-    prior_channels,
-    train,
-)
+from facesr_video.training import loop
+from facesr_video.training.checkpoints import CHECKPOINT, load_checkpoint
+from facesr_video.training.config import TrainConfig, TrainingDiverged
+from facesr_video.training.data import prior_channels
+from facesr_video.training.loop import train
 from tests.dataset.conftest import LAYOUT, make_store, synthetic_sample
 
 TINY = TrainConfig(
@@ -81,7 +77,7 @@ def test_resume_continues_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         raise KeyboardInterrupt  # Ctrl-C right after the step-3 checkpoint
 
     with monkeypatch.context() as patch:
-        patch.setattr(train_module, "evaluate", interrupt)
+        patch.setattr(loop, "validate", interrupt)
         with pytest.raises(KeyboardInterrupt):
             train(store, 4, tmp_path / "b", TINY)
     assert load_checkpoint(tmp_path / "b" / CHECKPOINT)["step"] == 3

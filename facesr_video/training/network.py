@@ -1,0 +1,89 @@
+"""The network being trained: built from the config, started from `--init` weights, partly frozen,
+and run on a batch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from facesr_video.dataset.patches import SRBatch
+from facesr_video.errors import InputError, ModelError
+from facesr_video.sr.config import SAMConfig
+from facesr_video.sr.neighbours import warp_neighbours
+from facesr_video.sr.network import SAMNet, create_model
+from facesr_video.sr.weights import load_model
+from facesr_video.training.config import TrainConfig, say
+
+
+def build_model(
+    config: TrainConfig, scale: int, prior_channels: int, coeff_dim: int, device: str
+) -> SAMNet:
+    """A fresh network for this run (seeded), on `device`, started from `--init` unless resuming."""
+    torch.manual_seed(config.seed)
+    base = create_model(config.model, scale=scale, frames=config.frames).config
+    model_config = base.with_priors(config.priors, prior_channels, coeff_dim)
+    model = SAMNet(model_config).to(device)
+    if config.init and not config.resume:
+        load_init(model, Path(config.init), model_config, config)
+    return model
+
+
+def forward(model: torch.nn.Module, cfg: SAMConfig, batch: SRBatch) -> torch.Tensor:
+    """batch -> output (B, 3, S*p, S*p); priors/coefficients passed as the prior mode wants."""
+    priors = batch.priors if cfg.uses_maps else None
+    coeffs = batch.coeffs if cfg.uses_coeffs else None
+    if cfg.neighbours == 0:
+        return model(batch.lr, priors, coeffs)
+    nb = warp_neighbours(batch.lr, batch.nb_lr, batch.nb_pos, batch.nb_conf)
+    return model(batch.lr, priors, coeffs, nb.warped, nb.confidence)
+
+
+def trainable_parameters(model: SAMNet, prefixes: tuple[str, ...]) -> list[torch.nn.Parameter]:
+    """The parameters to optimise; the others are frozen (requires_grad off)."""
+    if not prefixes:
+        return list(model.parameters())
+    chosen = []
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(prefixes))
+        if parameter.requires_grad:
+            chosen.append(parameter)
+    if not chosen:
+        names = sorted({n.split(".")[0] for n, _ in model.named_parameters()})
+        raise InputError(
+            f"--trainable {', '.join(prefixes)} matches no parameter of this network",
+            hint=f"its parts are: {', '.join(names)}",
+        )
+    return chosen
+
+
+def load_init(model: SAMNet, path: Path, config: SAMConfig, train_config: TrainConfig) -> None:
+    """Start from weights of the same configuration (`train --init`)."""
+    if not path.is_file():
+        raise InputError(f"--init weights not found: {path}", hint="check the path")
+    start, info = load_model(path)
+    parent = replace(config, frames=1, fusion_channels=info.config.fusion_channels)
+    other_scale = replace(info.config, scale=config.scale) == config
+    if other_scale:
+        # Another factor's network: every tensor of the same shape is taken (the body, the
+        # first upsampling stage); the condition net's input and the other stages start anew.
+        own = model.state_dict()
+        shared = {
+            k: v for k, v in start.state_dict().items() if k in own and own[k].shape == v.shape
+        }
+        model.load_state_dict(shared, strict=False)
+        taken = f"{len(shared)}/{len(own)} tensors taken"
+        say(train_config, f"--init from x{info.config.scale}: {taken}")
+        return
+    if info.config != config and info.config != parent:
+        raise ModelError(
+            f"--init weights {path.name} are {info.config.to_json()}, this run builds "
+            f"{config.to_json()}",
+            hint="use the same --model/--priors/--scale as the weights, or drop --init",
+        )
+    # A single-frame parent leaves the fusion as built: its output layer is zero, so the
+    # multi-frame network starts out computing exactly what the parent does.
+    missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("fusion.") for k in missing):
+        raise ModelError(f"--init weights {path.name} do not fit this network: {missing}")
