@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from facesr_video.cli import app
-from facesr_video.cli.options import float_option
+from facesr_video.cli.options import finite_in, float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.errors import InputError
 from facesr_video.render.layout import LAYOUT_VERSION
@@ -29,7 +29,8 @@ def train_command(
     degradation: str = typer.Option(
         DEFAULTS.degradation,
         help="Low-res inputs made on the fly: bicubic (clean), video (clean or H.264 coded as a "
-        "clip), h264, video-intra / h264-intra (each patch one intra picture), mixed, realistic.",
+        "clip), h264, video-intra / h264-intra (each patch one intra picture), mixed, realistic; "
+        "or stored: the input extract-priors made with its own --degradation (whole frames).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint, weights, PNGs."),
     model: str = typer.Option(
@@ -49,6 +50,15 @@ def train_command(
     ),
     resume: bool = typer.Option(
         DEFAULTS.resume, "--resume", help="Continue from RUN/checkpoint.pt."
+    ),
+    time_limit: float | None = typer.Option(
+        DEFAULTS.time_limit,
+        "--time-limit",
+        parser=finite_in(1.0, None),
+        metavar="SECONDS",
+        show_default="none",
+        help="Stop after SECONDS at the next step: checkpoint, validation and exported weights, "
+        "exit code 0 (the schedule stays --steps', so --resume continues it).",
     ),
     priors: str = typer.Option(DEFAULTS.priors, "--priors", help="none | render | all."),
     device: str = typer.Option(DEFAULTS.device, "--device", help="auto, cpu, cuda or cuda:N."),
@@ -125,6 +135,7 @@ def train_command(
         patch=patch,
         lr=lr,
         resume=resume,
+        time_limit=time_limit,
         device=device,
         eval_every=eval_every,
         checkpoint_every=checkpoint_every,
@@ -144,6 +155,11 @@ def train_command(
         expected_layout_version=LAYOUT_VERSION,  # the store must hold the priors enhance renders
     )
     result = train(store, scale, out, config)
+    if result.out_of_time:
+        typer.echo(
+            f"time limit {time_limit:g} s reached: stopped at step {result.steps} of "
+            f"{steps}; --resume continues it"
+        )
     if result.evals:
         last = result.evals[-1]
         typer.echo(

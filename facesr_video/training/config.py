@@ -5,10 +5,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from facesr_video.dataset.degrade.recipes import DEGRADATIONS
+from facesr_video.dataset.degrade.recipes import CLEAN, DEGRADATIONS, DegradeConfig
 from facesr_video.errors import FacesrError, InputError
 from facesr_video.sr.config import PRIOR_MODES
 from facesr_video.sr.neighbours import REGISTRATIONS
+
+STORED = "stored"
+"""`--degradation stored`: train on the low-resolution input the store holds, as extract-priors
+made it with its own `--degradation` (whole frames; a video coded as one stream, the way users'
+videos are coded), instead of a recipe applied to patches on the fly."""
 
 
 class TrainingDiverged(FacesrError):
@@ -23,7 +28,7 @@ class TrainConfig:
 
     model: str = "sam-light"
     priors: str = "all"
-    steps: int = 2000
+    steps: int = 2000  # the schedule's length, also when a time limit stops the run earlier
     batch_size: int = 16
     patch: int = 32
     lr: float = 2e-4
@@ -38,7 +43,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_val_samples: int = 64
     degrade_on_the_fly: bool = True
-    degradation: str = "bicubic"  # a name in degrade.recipes.DEGRADATIONS (see MODEL_CARD: "video")
+    degradation: str = "bicubic"  # a name in degrade.recipes.DEGRADATIONS, or STORED
     scale_augment: tuple[float, float] = (0.35, 1.0)  # shrink range (1, 1 = off), see Augment
     flip: bool = True  # mirrored priors and coefficients (dataset/mirror.py)
     face_model: str | None = None  # for mirroring identity weights; default: the installed one
@@ -57,18 +62,30 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     resume: bool = False
+    # Seconds from the start after which the run stops at the next step, checkpointed and exported
+    # (None: no limit). The schedule stays the one for `steps`, so --resume continues it.
+    time_limit: float | None = None
     quiet: bool = False
     expected_layout_version: str | None = None
+
+    @property
+    def on_the_fly(self) -> bool:
+        """Whether patches are degraded at train time (False: the store's own input is used)."""
+        return self.degrade_on_the_fly and self.degradation != STORED
+
+    @property
+    def degrade_config(self) -> DegradeConfig:
+        """The recipe applied on the fly (the clean one where the stored input is used)."""
+        return DEGRADATIONS.get(self.degradation, CLEAN)
 
     def __post_init__(self) -> None:
         if self.priors not in PRIOR_MODES:
             raise InputError(f"--priors must be one of {', '.join(PRIOR_MODES)}")
         if self.steps <= 0 or self.batch_size <= 0:
             raise InputError("--steps and --batch-size must be positive")
-        if self.degradation not in DEGRADATIONS:
-            raise InputError(
-                f"--degradation must be one of {', '.join(DEGRADATIONS)}, got {self.degradation!r}"
-            )
+        if self.degradation not in DEGRADATIONS and self.degradation != STORED:
+            names = ", ".join([*DEGRADATIONS, STORED])
+            raise InputError(f"--degradation must be one of {names}, got {self.degradation!r}")
         if self.patch <= 0 or self.patch % 8:
             raise InputError(f"--patch must be a positive multiple of 8, got {self.patch}")
         low, high = self.scale_augment
@@ -80,6 +97,8 @@ class TrainConfig:
             raise InputError(f"--frames must be odd (1, 3, 5, ...), got {self.frames}")
         if self.registration not in REGISTRATIONS:
             raise InputError(f"--registration must be one of {', '.join(REGISTRATIONS)}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise InputError(f"--time-limit must be positive (seconds), got {self.time_limit}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InputError(f"--ema must be in [0, 1), got {self.ema_decay}")
 

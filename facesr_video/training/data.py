@@ -11,7 +11,6 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 
-from facesr_video.dataset.degrade.recipes import DEGRADATIONS
 from facesr_video.dataset.mirror import CoefficientMirror, coefficient_mirror
 from facesr_video.dataset.patches import (
     Augment,
@@ -53,7 +52,7 @@ def prior_channels(names: tuple[str, ...], mode: str) -> list[int]:
 def open_training_data(store: Path, scale: int, config: TrainConfig) -> TrainingData:
     """Open `store` at `scale` (an x4/x8 store's HR crops train x2/x4 too) and split it."""
     reader = StoreReader(store)
-    if scale != reader.scale and reader.scale % scale == 0:
+    if scale != reader.scale and reader.scale % scale == 0 and config.on_the_fly:
         reader = StoreReader(store, scale=scale)
         say(config, f"reading {store} (x{reader.manifest.scale}) at x{scale}: LR = HR / {scale}")
     check_store(reader, scale, config)
@@ -107,8 +106,8 @@ def training_batches(
         data.train_idx,
         config.patch,
         True,
-        config.degrade_on_the_fly,
-        DEGRADATIONS[config.degradation],
+        config.on_the_fly,
+        config.degrade_config,
         channels=data.channels,
         augment=Augment(flip=config.flip, scale=config.scale_augment),
         mirror=mirror,

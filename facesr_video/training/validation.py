@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facesr_video.dataset.degrade.recipes import DEGRADATIONS
 from facesr_video.dataset.patches import PatchDataset, SRBatch
 from facesr_video.dataset.store import StoreReader
 from facesr_video.eval.metrics import psnr, ssim
@@ -54,8 +53,8 @@ def validate(
         chosen,
         patch,
         False,
-        config.degrade_on_the_fly,
-        DEGRADATIONS[config.degradation],
+        config.on_the_fly,
+        config.degrade_config,
         channels=channels,
         neighbours=model.config.neighbours,
         registration=config.registration,
