@@ -54,11 +54,13 @@ def train_command(
     time_limit: float | None = typer.Option(
         DEFAULTS.time_limit,
         "--time-limit",
+        min=1.0,
         parser=finite_in(1.0, None),
         metavar="SECONDS",
         show_default="none",
-        help="Stop after SECONDS at the next step: checkpoint, validation and exported weights, "
-        "exit code 0 (the schedule stays --steps', so --resume continues it).",
+        help="Stop after SECONDS, at the end of a step: checkpoint, validation and exported "
+        "weights, exit code 0. The learning-rate schedule stays the one for --steps, so --resume "
+        "continues it.",
     ),
     priors: str = typer.Option(DEFAULTS.priors, "--priors", help="none | render | all."),
     device: str = typer.Option(DEFAULTS.device, "--device", help="auto, cpu, cuda or cuda:N."),

@@ -7,6 +7,11 @@ state. Data is a function of the step (data.py), so a resumed run continues exac
 uninterrupted one. Rank 0 validates the EMA weights (validation.py: PSNR/SSIM against bicubic on
 held-out sources, and a sample sheet PNG) and exports RUN/model.safetensors with the recipe in
 its metadata (export.py).
+
+A time limit (`TrainConfig.time_limit`) ends a run early as if its last step had come: the
+checkpoint, a validation and the exported EMA weights, so a run on a machine lent for a fixed
+time always leaves usable weights. The schedule stays the one for `steps`, so `--resume`
+continues it where it stopped.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic
 
 import torch
 import torch.nn.functional as F
@@ -50,11 +56,29 @@ class TrainResult:
     last_loss: float
     seconds: float
     evals: tuple[EvalResult, ...] = field(default_factory=tuple)
+    out_of_time: bool = False  # stopped by the time limit before the last step
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a run must stop: `limit` seconds after `started` on the monotonic clock (no limit:
+    None). Read through this module's `monotonic`, so a test can move the clock."""
+
+    limit: float | None
+    started: float
+
+    @classmethod
+    def start(cls, limit: float | None) -> Deadline:
+        return cls(limit, monotonic())
+
+    def passed(self) -> bool:
+        return self.limit is not None and monotonic() - self.started >= self.limit
 
 
 def train(store: Path, scale: int, out_dir: Path, config: TrainConfig) -> TrainResult:
     """Train (or resume) a SAM model on `store`; returns where the weights are and the figures."""
     started = time.perf_counter()
+    deadline = Deadline.start(config.time_limit)
     check_output_folder(NamedPath("--out", Path(out_dir)), [NamedPath("store", Path(store))])
     device = str(resolve_device(config.device))
     ctx = setup_distributed("cuda" if device.startswith("cuda") else "cpu")
@@ -62,7 +86,8 @@ def train(store: Path, scale: int, out_dir: Path, config: TrainConfig) -> TrainR
         device = f"cuda:{ctx.local_rank}"
         torch.cuda.set_device(device)
     try:
-        return _train(Path(store), scale, Path(out_dir), config, device, ctx, started)
+        run_dir = Path(out_dir)
+        return _train(Path(store), scale, run_dir, config, device, ctx, started, deadline)
     finally:
         end_distributed(ctx)
 
@@ -84,6 +109,7 @@ def _train(
     device: str,
     ctx: Distributed,
     started: float,
+    deadline: Deadline,
 ) -> TrainResult:
     data = open_training_data(store, scale, config)
     model = build_model(config, scale, len(data.channels), data.layout.coeff_dim, device)
@@ -105,7 +131,7 @@ def _train(
             model, device_ids=[ctx.local_rank] if device.startswith("cuda") else None
         )
     dataset, loader = training_batches(data, config, model.config, start, ctx, device)
-    run = _Run(config, ctx, device, out_dir, data, state, net, trained)
+    run = _Run(config, ctx, device, out_dir, data, state, net, trained, deadline)
     step, last_loss, evals = _run_steps(run, loader, start, scale)
 
     seconds = time.perf_counter() - started
@@ -124,7 +150,10 @@ def _train(
         )
         weights = export_run(out_dir, ema.model, config, data, record)
     ctx.barrier()
-    return TrainResult(weights, out_dir / CHECKPOINT, step, last_loss, seconds, tuple(evals))
+    stopped = step < config.steps
+    return TrainResult(
+        weights, out_dir / CHECKPOINT, step, last_loss, seconds, tuple(evals), stopped
+    )
 
 
 @dataclass
@@ -139,6 +168,7 @@ class _Run:
     state: TrainingState
     net: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
     trained: list[torch.nn.Parameter]
+    deadline: Deadline
 
     @property
     def model(self) -> SAMNet:
@@ -182,10 +212,17 @@ class _Run:
             hint="check the store for bad values, lower --lr, then --resume",
         )
 
-    def after_step(self, step: int, evals: list[EvalResult]) -> None:
-        """Checkpoint and validate when due (rank 0), then wait for every process."""
+    def out_of_time(self) -> bool:
+        """Whether the deadline has passed for any process (all of them then stop together)."""
+        if self.deadline.limit is None:
+            return False
+        passed = torch.tensor(1.0 if self.deadline.passed() else 0.0, device=self.device)
+        return bool(self.ctx.mean(passed) > 0)
+
+    def after_step(self, step: int, evals: list[EvalResult], stopping: bool = False) -> None:
+        """Checkpoint and validate when due or `stopping` (rank 0), then wait for every process."""
         config, data = self.config, self.data
-        last = step == config.steps
+        last = step == config.steps or stopping
         if self.ctx.main and (step % config.checkpoint_every == 0 or last):
             save_checkpoint(self.checkpoint, self.state.to_checkpoint(step))
         if self.ctx.main and data.val_idx and (step % config.eval_every == 0 or last):
@@ -223,5 +260,8 @@ def _run_steps(
             step += 1
             last_loss = float(seen)
             progress.update(task, advance=1, description=f"train x{scale} loss {last_loss:.4f}")
-            run.after_step(step, evals)
+            stopping = step < run.config.steps and run.out_of_time()
+            run.after_step(step, evals, stopping)
+            if stopping:
+                break
     return step, last_loss, evals
