@@ -71,7 +71,8 @@ def extract_priors_command(
     ),
 ) -> None:
     """Fit the 3D face model to every face and store aligned crops, coefficients and priors."""
-    from facesr_video.dataset.extract import ExtractOptions, extract_priors
+    from facesr_video.dataset.extract import extract_priors
+    from facesr_video.dataset.extract_options import ExtractOptions
 
     summary = extract_priors(
         ExtractOptions(

@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO))
 from facesr_video.analysis.face_tracks import FaceAnalyzer  # noqa: E402
 from facesr_video.dataset.degrade.bicubic import crop_to_multiple  # noqa: E402
 from facesr_video.dataset.degrade.per_source import source_degrader  # noqa: E402
-from facesr_video.dataset.extract import ExtractOptions, extract_priors  # noqa: E402
+from facesr_video.dataset.extract import extract_priors  # noqa: E402
+from facesr_video.dataset.extract_options import ExtractOptions  # noqa: E402
 from facesr_video.dataset.inputs import list_inputs, read_image  # noqa: E402
 from tests.conftest import DATA, ICT_NPZ  # noqa: E402
 

@@ -28,7 +28,8 @@ from enhance_bench_inputs import ICT_NPZ, WH_CLIP, decode_rgb, require, temp_dir
 CHILD = """
 import json, sys
 from pathlib import Path
-from facesr_video.dataset.extract import ExtractOptions, extract_priors
+from facesr_video.dataset.extract import extract_priors
+from facesr_video.dataset.extract_options import ExtractOptions
 a = json.loads(sys.argv[1])
 bound = {"shard_bytes": a["shard_bytes"]} if a["shard_bytes"] else {}
 options = ExtractOptions(inputs=(Path(a["input"]),), out=Path(a["out"]), scale=a["scale"],

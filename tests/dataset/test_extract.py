@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from facesr_video.dataset.degrade.bicubic import downscale
-from facesr_video.dataset.extract import SHEET_FILE, ExtractOptions, extract_priors
+from facesr_video.dataset.extract import extract_priors
 from facesr_video.dataset.extract_log import DONE_FILE, SKIPPED_FILE
+from facesr_video.dataset.extract_options import SHEET_FILE, ExtractOptions
 from facesr_video.dataset.store import MANIFEST, StoreReader
 from facesr_video.errors import InputError
 from facesr_video.faces.align import TEMPLATE68

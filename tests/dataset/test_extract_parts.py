@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from facesr_video.dataset.degrade.per_source import source_degrader
-from facesr_video.dataset.extract import crop_region
 from facesr_video.dataset.extract_log import ExtractLog, SkipRecord
+from facesr_video.dataset.extract_samples import crop_region
 from facesr_video.dataset.inputs import list_inputs, read_image
 from facesr_video.dataset.store import LayoutInfo, StoreReader, StoreSample, StoreWriter
 from facesr_video.errors import InputError

@@ -7,7 +7,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from facesr_video.dataset.extract import OVERLAY_DIR, ExtractOptions, extract_priors
+from facesr_video.dataset.extract import extract_priors
+from facesr_video.dataset.extract_options import OVERLAY_DIR, ExtractOptions
 from facesr_video.dataset.extract_overlay import overlay_name
 from facesr_video.dataset.store import StoreReader
 from tests.conftest import DATA, ICT_NPZ, require
