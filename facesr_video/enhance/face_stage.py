@@ -223,8 +223,8 @@ class FaceStage:
     def render_ahead(
         self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame] = ()
     ) -> dict[int, RenderedFace]:
-        """The network's inputs for every face of a frame but its pixels (face_inputs.py), made
-        here on the analysis thread so the worker only warps, runs the network and pastes."""
+        """The network's inputs for every face of a frame but its pixels (analysis/face_inputs.py),
+        made here on the analysis thread so the worker only warps, runs the network and pastes."""
         if self.options.strength <= 0.0 or not analysed.faces:
             return {}
         return self.inputs.for_frame(analysed.faces, neighbours if self.offsets else None)
