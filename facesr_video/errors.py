@@ -24,6 +24,11 @@ class FacesrError(Exception):
     def one_line(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        """Pickled with its hint, so an error raised in a worker process (scale/pool.py) reaches
+        the user whole."""
+        return type(self), (self.message, self.hint)
+
 
 class InputError(FacesrError):
     """The input file or folder is missing, unreadable or not what the command needs."""

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from rich.progress import Progress, TaskID
+
 from facesr_video import __version__
 from facesr_video.dataset.degrade.bicubic import DEGRADATION, downscale
 from facesr_video.dataset.degrade.h264 import H264Stream
@@ -61,6 +63,7 @@ from facesr_video.eval.scoring import MethodScorer
 from facesr_video.files import NamedPath, check_output_folder
 from facesr_video.morph.install import resolve_face_model_path
 from facesr_video.progress import make_progress, stderr_console
+from facesr_video.scale.pool import advance
 from facesr_video.video.decode import Frame
 
 
@@ -89,6 +92,7 @@ class EvaluateOptions:
     weights_single_frame: Path | None = None  # also run these (single-frame) weights
     one_frame_too: bool = True  # a multi-frame ours is also run without neighbours
     stabilise: float = STRENGTH  # FaceOptions.stabilise
+    jobs: int = 1  # clips scored in this many processes (eval/clip_jobs.py)
 
     def command_line(self) -> str:
         """The equivalent command, written into the report so a reader can reproduce it."""
@@ -122,6 +126,8 @@ class EvaluateOptions:
             words.append("--skip-one-frame")
         if self.stabilise != STRENGTH:
             words += ["--stabilise", f"{self.stabilise:g}"]
+        if self.jobs != 1:
+            words += ["--jobs", str(self.jobs)]
         return shlex.join(words)
 
 
@@ -171,6 +177,8 @@ def check_options(options: EvaluateOptions) -> None:
         )
     if options.max_frames is not None and options.max_frames < 1:
         raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")
+    if options.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {options.jobs}")
     if options.degradation not in DEGRADATIONS:
         raise InputError(
             f"--degradation must be one of {', '.join(DEGRADATIONS)}, got {options.degradation!r}"
@@ -273,6 +281,8 @@ def build_methods(
         methods.append(MethodSpec(METHOD_NO_SMOOTHING, face_stage(network, info, raw)))
     if options.max_frames is not None:
         settings["max frames per clip"] = str(options.max_frames)
+    if options.jobs > 1:  # speeds (fps) are measured with the processes sharing the machine
+        settings["processes"] = str(options.jobs)
     return tuple(methods), settings, str(device)
 
 
@@ -358,28 +368,22 @@ def evaluate(options: EvaluateOptions) -> EvaluateSummary:
     check_options(options)
     clips = list_clips(options.inputs, options.max_frames)
     methods, settings, device = build_methods(options)
-    encoder = IdentityEncoder()
-    names = tuple(m.name for m in methods)
     known = [c.expected_frames for c in clips]
     total = sum(k for k in known if k is not None) * len(methods) if None not in known else None
     results: list[ClipResult] = []
     clip_seconds: list[float] = []
     with make_progress("frames", options.quiet) as progress:
         task = progress.add_task("evaluate", total=total)
-        for number, clip in enumerate(clips, 1):
-            clip_started = time.perf_counter()
-            run = _ClipRun(clip, options, encoder)
-            scores, frames = [], 0
-            for method in methods:
-                progress.update(task, description=f"clip {number}/{len(clips)} {method.name}")
-                method_scores, frames = run.run_pass(method, lambda: progress.advance(task))
-                scores.append(method_scores)
-                if method is methods[0]:
-                    run.samples.end_first_pass()
-            results.append(run.result(scores, frames, names))
-            clip_seconds.append(time.perf_counter() - clip_started)
-            if clip.kind == "video" and not options.quiet:
-                _print_clip(results[-1], clip_seconds[-1])
+        if options.jobs > 1 and len(clips) > 1:
+            from facesr_video.eval.clip_jobs import evaluate_in_processes
+
+            done = evaluate_in_processes(options, clips, progress, task)
+        else:
+            encoder = IdentityEncoder()
+            done = [evaluate_clip(c, options, methods, encoder, progress, task) for c in clips]
+        for result, seconds in done:
+            results.append(result)
+            clip_seconds.append(seconds)
     meta = ReportMeta(
         scale=options.scale,
         degradation=degradation_text(options.degradation),
@@ -404,7 +408,40 @@ def evaluate(options: EvaluateOptions) -> EvaluateSummary:
     return summary
 
 
-def _print_clip(clip: ClipResult, seconds: float) -> None:
+def evaluate_clip(
+    clip: EvalClip,
+    options: EvaluateOptions,
+    methods: tuple[MethodSpec, ...],
+    encoder: IdentityEncoder,
+    progress: Progress | None = None,
+    task: TaskID | None = None,
+) -> tuple[ClipResult, float]:
+    """Every method's pass over one clip; its result and wall time. One frame of one method
+    advances `progress` (or, in a worker process, the pool's shared count)."""
+    started = time.perf_counter()
+    run = _ClipRun(clip, options, encoder)
+    scores, frames = [], 0
+    for method in methods:
+        if progress is not None and task is not None:
+            progress.update(task, description=f"{_short(clip.name)} {method.name}")
+            method_scores, frames = run.run_pass(method, lambda: progress.advance(task))
+        else:
+            method_scores, frames = run.run_pass(method, advance)
+        scores.append(method_scores)
+        if method is methods[0]:
+            run.samples.end_first_pass()
+    result = run.result(scores, frames, tuple(m.name for m in methods))
+    seconds = time.perf_counter() - started
+    if progress is not None and clip.kind == "video" and not options.quiet:
+        print_clip(result, seconds)
+    return result, seconds
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 32 else "..." + name[-29:]
+
+
+def print_clip(clip: ClipResult, seconds: float) -> None:
     """One line per video clip as it finishes (so a long run shows figures early)."""
     parts = [f"{s.method} {s.psnr:.2f} dB" for s in clip.methods if not math.isnan(s.psnr)]
     figures = ", ".join(parts) if parts else "no face found"

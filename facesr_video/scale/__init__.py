@@ -1,0 +1,1 @@
+"""Running one video as segments in parallel: planning, workers (local processes or Ray), join."""
