@@ -1,4 +1,5 @@
-"""`facesr-video enhance IN OUT --scale 4`: builds EnhanceOptions and calls enhance()."""
+"""`facesr-video enhance IN OUT --scale 4` (or IN... --out-dir DIR): builds EnhanceOptions and
+calls the enhance API (enhance/api.py), which decides the form."""
 
 from __future__ import annotations
 
@@ -9,17 +10,38 @@ import typer
 from facesr_video.cli import app
 from facesr_video.cli.options import check_frames, check_registration, float_option
 from facesr_video.cli.state import cli_state
+from facesr_video.enhance.api import run_paths
+from facesr_video.enhance.batch import BatchSummary
 from facesr_video.enhance.face_stage import PASTE_MODES, FaceOptions
-from facesr_video.enhance.run import EnhanceOptions, enhance
+from facesr_video.enhance.run import EnhanceOptions
 from facesr_video.enhance.stabilise import STRENGTH
+from facesr_video.errors import InputError
 
 FACE_CHOICES = ("all", "largest", "none")
 
 
 @app.command("enhance")
 def enhance_command(
-    input: Path = typer.Argument(..., help="Input video.", show_default=False),
-    output: Path = typer.Argument(..., help="Output video (.mp4, .mkv, .mov, .webm)."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        metavar="IN... [OUT]",
+        show_default=False,
+        help="IN OUT: a video (or .jpg/.png/.webp image) and its output (.mp4, .mkv, .mov, "
+        ".webm; an image's format). IN... with --out-dir DIR (or a last path that is a folder): "
+        "files, folders and globs; each output keeps its input's name in DIR.",
+    ),
+    out_dir: Path | None = typer.Option(
+        None,
+        "--out-dir",
+        help="Folder for many inputs. Outputs recorded as finished there are skipped on a "
+        "rerun (--overwrite redoes them); a failing input is reported and the others go on.",
+    ),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into folders."),
+    compare: Path | None = typer.Option(
+        None,
+        "--compare",
+        help="Also write a side-by-side video, plain upscale | enhanced (IN OUT form only).",
+    ),
     scale: int = typer.Option(
         ..., "--scale", "-s", help="Upscaling factor: 2, 4 or 8 (x2 runs the x4 network)."
     ),
@@ -100,7 +122,10 @@ def enhance_command(
         "(less flicker on compressed input; 0: off).",
     ),
 ) -> None:
-    """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept."""
+    """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept.
+
+    Many inputs: facesr-video enhance videos/ *.mp4 --out-dir DIR --scale 4 (rerun to resume).
+    """
     if faces not in FACE_CHOICES:
         raise typer.BadParameter(f"use one of {', '.join(FACE_CHOICES)}", param_hint="--faces")
     if paste not in PASTE_MODES:
@@ -129,10 +154,12 @@ def enhance_command(
             stabilise=stabilise,
         )
     )
-    enhance(
+    result = run_paths(
+        paths,
+        out_dir,
         EnhanceOptions(
-            input=input,
-            output=output,
+            input=Path(),  # each input's own, set by run_paths
+            output=Path(),
             scale=scale,
             background=background,
             codec=codec,
@@ -142,5 +169,9 @@ def enhance_command(
             quiet=cli_state.quiet,
             faces=face_options,
             report=report,
-        )
+            compare=compare,
+        ),
+        recursive,
     )
+    if isinstance(result, BatchSummary) and result.failed:
+        raise typer.Exit(InputError.exit_code)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facesr_video.device import resolve_device
 from facesr_video.enhance.background import METHODS, SCALES, upscale_frames
+from facesr_video.enhance.compare import write_compare
 from facesr_video.enhance.face_stage import FaceOptions, FaceStage
 from facesr_video.enhance.prepare import (
     FACE_SCALES,
@@ -25,7 +26,7 @@ from facesr_video.enhance.prepare import (
 )
 from facesr_video.errors import InputError, OutputError
 from facesr_video.files import NamedPath, check_output_files, follow_umask, write_text_whole
-from facesr_video.progress import make_progress, stderr_console
+from facesr_video.progress import Progress, make_progress, stderr_console
 from facesr_video.video.audio import AudioRepairs
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, check_codec
@@ -61,6 +62,7 @@ class EnhanceOptions:
     quiet: bool = False
     faces: FaceOptions | None = field(default_factory=FaceOptions)  # None: plain path only
     report: Path | None = None  # per-track and per-stage figures as JSON
+    compare: Path | None = None  # side-by-side video: plain upscale | enhanced (compare.py)
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,9 @@ def check_options(options: EnhanceOptions) -> None:
             f"unknown --background {options.background!r}", f"use one of {', '.join(METHODS)}"
         )
     check_codec(options.codec, muxer_for(Path(options.output)))
-    overlay = debug_overlay_path(options)
-    if overlay is not None:
-        check_codec(options.codec, muxer_for(overlay))
+    for extra in (debug_overlay_path(options), options.compare):
+        if extra is not None:
+            check_codec(options.codec, muxer_for(Path(extra)))
     check_encoder_options(options.codec, options.crf, options.preset)
     check_output_files(output_files(options), input_files(options), options.overwrite)
 
@@ -154,6 +156,8 @@ def output_files(options: EnhanceOptions) -> list[NamedPath]:
         files.append(NamedPath("--debug-overlay", overlay))
     if options.report is not None:
         files.append(NamedPath("--report", Path(options.report)))
+    if options.compare is not None:
+        files.append(NamedPath("--compare", Path(options.compare)))
     return files
 
 
@@ -190,8 +194,12 @@ def build_face_stage(options: EnhanceOptions) -> FaceStage | None:
     return FaceStage(model, network, info, options.scale, face, device, options.background)
 
 
-def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> EnhanceSummary:
-    """Enhance IN into OUT; `stage` defaults to the face path (or the plain upscaler)."""
+def enhance(
+    options: EnhanceOptions, stage: FrameStage | None = None, shared: Progress | None = None
+) -> EnhanceSummary:
+    """Enhance IN into OUT; `stage` defaults to the face path (or the plain upscaler).
+    `shared`: a live display to add this file's bar to (a batch shows its files' bar there
+    too; rich allows one live display at a time); by default the run makes its own."""
     check_options(options)
     info = probe(options.input)
     face_stage = build_face_stage(options) if stage is None else None
@@ -208,8 +216,12 @@ def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> Enhance
     started = time.perf_counter()
     first = last = None
     with ExitStack() as stack:
-        progress = stack.enter_context(make_progress("frames", options.quiet))
+        progress = shared
+        if progress is None:
+            progress = stack.enter_context(make_progress("frames", options.quiet))
         task = progress.add_task("enhance", total=info.expected_frames)
+        if shared is not None:
+            stack.callback(progress.remove_task, task)
         writer = stack.enter_context(
             VideoWriter(options.output, target, settings, audio_from=options.input)
         )
@@ -254,6 +266,8 @@ def enhance(options: EnhanceOptions, stage: FrameStage | None = None) -> Enhance
     )
     if options.report is not None:
         write_report(options.report, summary, face_stage)
+    if options.compare is not None:
+        write_compare(options, shared)
     if not options.quiet:
         for plan in plans:
             if plan.action == "transcode":

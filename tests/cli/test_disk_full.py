@@ -16,7 +16,7 @@ def test_enospc_from_any_writer_is_one_line(tmp_path: Path, capsys, monkeypatch)
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "/data/out/.o.x.partial.mp4")
 
-    monkeypatch.setattr("facesr_video.cli.enhance.enhance", full)
+    monkeypatch.setattr("facesr_video.cli.enhance.run_paths", full)
     clip = write_clip(tmp_path / "in.mp4", [0, 3000])
     code = main(["enhance", str(clip), str(tmp_path / "o.mp4"), "-s", "2"])
     lines = capsys.readouterr().err.strip().splitlines()
@@ -30,7 +30,7 @@ def test_other_os_errors_keep_their_traceback(tmp_path: Path, monkeypatch) -> No
     def broken(*args, **kwargs):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr("facesr_video.cli.enhance.enhance", broken)
+    monkeypatch.setattr("facesr_video.cli.enhance.run_paths", broken)
     clip = write_clip(tmp_path / "in.mp4", [0, 3000])
     with pytest.raises(OSError):
         main(["enhance", str(clip), str(tmp_path / "o.mp4"), "-s", "2"])

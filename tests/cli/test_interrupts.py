@@ -25,7 +25,7 @@ def test_ctrl_c_in_a_command_exits_130_with_one_line(tmp_path: Path, capsys, mon
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("facesr_video.cli.enhance.enhance", interrupted)
+    monkeypatch.setattr("facesr_video.cli.enhance.run_paths", interrupted)
     clip = write_clip(tmp_path / "in.mp4", [0, 3000])
     code = main(["enhance", str(clip), str(tmp_path / "o.mp4"), "-s", "2"])
     lines = capsys.readouterr().err.strip().splitlines()
