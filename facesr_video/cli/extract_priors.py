@@ -69,31 +69,40 @@ def extract_priors_command(
         help="Store every N-th analysed frame's faces (every frame is still fitted, so the "
         "neighbours of a sample are the frames next to it).",
     ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        "-j",
+        min=1,
+        max=256,
+        help="Analyse the inputs in N processes (split by file; about one per core), merged into "
+        "one store with the same samples, stored process by process (OUT/.parts while running).",
+    ),
 ) -> None:
     """Fit the 3D face model to every face and store aligned crops, coefficients and priors."""
     from facesr_video.dataset.extract import extract_priors
+    from facesr_video.dataset.extract_jobs import extract_in_processes
     from facesr_video.dataset.extract_options import ExtractOptions
 
-    summary = extract_priors(
-        ExtractOptions(
-            inputs=tuple(inputs),
-            out=out,
-            scale=scale,
-            face_model=face_model,
-            every=every,
-            max_frames=max_frames,
-            degradation=degradation,
-            min_face=min_face,
-            detect_every=detect_every,
-            min_confidence=min_confidence,
-            overlay=overlay,
-            seed=seed,
-            device=device,
-            shard_size=shard_size,
-            neighbours=neighbours,
-            sample_every=sample_every,
-            quiet=cli_state.quiet,
-        )
+    options = ExtractOptions(
+        inputs=tuple(inputs),
+        out=out,
+        scale=scale,
+        face_model=face_model,
+        every=every,
+        max_frames=max_frames,
+        degradation=degradation,
+        min_face=min_face,
+        detect_every=detect_every,
+        min_confidence=min_confidence,
+        overlay=overlay,
+        seed=seed,
+        device=device,
+        shard_size=shard_size,
+        neighbours=neighbours,
+        sample_every=sample_every,
+        quiet=cli_state.quiet,
     )
+    summary = extract_priors(options) if jobs == 1 else extract_in_processes(options, jobs)
     if not cli_state.quiet:
         typer.echo(f"extract-priors: {summary.one_line()}")

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
 
 from facesr_video.analysis.window import window_offsets
 from facesr_video.dataset.extract_log import SkipRecord
@@ -27,7 +31,7 @@ from facesr_video.dataset.extract_options import (
 )
 from facesr_video.dataset.extract_sheet import write_contact_sheet
 from facesr_video.dataset.extract_sources import SourceExtractor
-from facesr_video.dataset.inputs import InputItem, list_inputs
+from facesr_video.dataset.inputs import InputItem, InputListing, list_inputs
 from facesr_video.dataset.store import MANIFEST, LayoutInfo, StoreReader, StoreWriter
 from facesr_video.device import resolve_device
 from facesr_video.errors import FacesrError, InputError, OutputError
@@ -43,11 +47,33 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
     check_options(options)
     device = resolve_device(options.device)
     listing = list_inputs(options.inputs)  # missing inputs fail here, before anything is written
+    created = is_new_store(options.out)
+    summary = extract_listing(options, listing, device, began)
+    return finish_store(options, summary, created)
+
+
+def is_new_store(out: Path) -> bool:
+    """Whether `out` holds nothing yet (so a run that stores nothing may remove it again)."""
+    return not (out / MANIFEST).exists() and not (out.is_dir() and any(out.iterdir()))
+
+
+def extract_listing(
+    options: ExtractOptions,
+    listing: InputListing,
+    device: torch.device,
+    began: float,
+    on_item: Callable[[], None] | None = None,
+) -> ExtractSummary:
+    """Analyse `listing`'s items into the store `options.out` (created or resumed); its summary.
+
+    `on_item` is called after each item (a worker of `extract-priors --jobs` counts them there).
+    No check that anything was stored and no contact sheet: `finish_store` does both, once.
+    """
     model = load_face_model(resolve_face_model_path(options.face_model))
     layout = prior_layout(model)
     info = LayoutInfo(layout.version, layout.channels, layout.num_coefficients)
     out = options.out
-    created = not (out / MANIFEST).exists() and not (out.is_dir() and any(out.iterdir()))
+    created = is_new_store(out)
     writer = StoreWriter(
         out,
         options.scale,
@@ -68,6 +94,8 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
                     progress.update(task, description=_describe(item, extractor, began))
                     extractor.run_item(item)
                 progress.advance(task)
+                if on_item is not None:
+                    on_item()
             progress.update(task, description=_describe(None, extractor, began))
             extractor.commit()
     except BaseException:
@@ -76,7 +104,7 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
         raise
     c = extractor.counters
     skipped = tuple(SkipRecord(p, r, 1) for p, r in listing.empty) + tuple(extractor.skipped)
-    summary = ExtractSummary(
+    return ExtractSummary(
         store=out,
         inputs=len(listing.items),
         already_done=already,
@@ -88,6 +116,12 @@ def extract_priors(options: ExtractOptions) -> ExtractSummary:
         seconds=time.perf_counter() - began,
         stage_seconds=c.times.seconds,
     )
+
+
+def finish_store(options: ExtractOptions, summary: ExtractSummary, created: bool) -> ExtractSummary:
+    """The end of a run: a store without samples is an error (and removed if this run made it);
+    otherwise the contact sheet is written. Returns `summary`."""
+    out = options.out
     if summary.samples_total == 0:
         if created:
             shutil.rmtree(out, ignore_errors=True)

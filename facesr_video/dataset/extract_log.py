@@ -80,6 +80,6 @@ class ExtractLog:
             self.done[source] = {"samples": count, "settings": settings}
 
     def save(self) -> None:
-        _write_json(self.store / DONE_FILE, {"done": self.done})
+        _write_json(self.store / DONE_FILE, {"done": dict(sorted(self.done.items()))})
         records = [asdict(r) for source in sorted(self.skipped) for r in self.skipped[source]]
         _write_json(self.store / SKIPPED_FILE, records)

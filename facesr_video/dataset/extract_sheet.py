@@ -1,8 +1,9 @@
 """The store's contact sheet: a look at what was stored, read back from the store itself.
 
-One row per sample (evenly spread over the store), columns: HR crop | LR crop (nearest, at HR
-size) | shaded render | normals | facial parts (colour-coded) | render over the HR crop, all at
-`cell` px. If the render does not line up with the crop in the last column, the fit or the
+One row per sample (evenly spread over the samples in key order: source, track, frame, so the
+sheet does not depend on which process stored what first), columns: HR crop | LR crop (nearest,
+at HR size) | shaded render | normals | facial parts (colour-coded) | render over the HR crop,
+all at `cell` px. If the render does not line up with the crop in the last column, the fit or the
 crop maths is wrong.
 """
 
@@ -55,7 +56,12 @@ def write_contact_sheet(
 ) -> np.ndarray:
     """Save the sheet of up to `rows` samples as PNG; returns it (H, W, 3) uint8."""
     count = min(rows, len(reader))
-    picks = np.linspace(0, len(reader) - 1, count).round().astype(int) if count else []
+    keys = reader.keys
+    ordered = sorted(
+        range(len(reader)), key=lambda i: (keys[i].source, keys[i].track, keys[i].frame)
+    )
+    spread = np.linspace(0, len(reader) - 1, count).round().astype(int) if count else []
+    picks = [ordered[i] for i in spread]
     pad, header, label = 2, 14, 14
     sheet = Image.new(
         "RGB",

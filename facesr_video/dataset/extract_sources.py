@@ -26,6 +26,19 @@ from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.probe import probe
 
 
+def run_settings(options: ExtractOptions) -> str:
+    """The settings that decide which faces a source gives, as recorded with each complete
+    source (extract_log.py): a rerun with other settings analyses the source again."""
+    settings = (
+        f"every={options.every} max_frames={options.max_frames} min_face={options.min_face:g} "
+        f"detect_every={options.detect_every} min_confidence={options.min_confidence:g} "
+        f"degradation={options.degradation} seed={options.seed}"
+    )
+    if options.neighbours or options.sample_every > 1:  # old stores' records stay valid
+        settings += f" neighbours={options.neighbours} sample_every={options.sample_every}"
+    return settings
+
+
 class SourceExtractor:
     """One run's sources: reads and analyses each, queues its faces (`SampleQueue`), and records
     in the store's log which sources are complete once their samples are in shards."""
@@ -46,13 +59,7 @@ class SourceExtractor:
         self._finished: list[str] = []  # sources complete but not yet recorded as such
         self._shards_recorded = writer.num_shards
         self.queue = SampleQueue(options, model, writer, device, self.counters, self._record_done)
-        self.settings = (
-            f"every={options.every} max_frames={options.max_frames} min_face={options.min_face:g} "
-            f"detect_every={options.detect_every} min_confidence={options.min_confidence:g} "
-            f"degradation={options.degradation} seed={options.seed}"
-        )
-        if options.neighbours or options.sample_every > 1:  # old stores' records stay valid
-            self.settings += f" neighbours={options.neighbours} sample_every={options.sample_every}"
+        self.settings = run_settings(options)
 
     def run_item(self, item: InputItem) -> None:
         skips: dict[str, int] = {}

@@ -61,6 +61,8 @@ def map_in_processes(
     a few times a second; `on_result(index, result)` as each item finishes, in any order.
     The first failing item's exception is raised here after every worker has been stopped.
     """
+    if not items:
+        return []
     context = multiprocessing.get_context("spawn")
     count = context.Value("q", 0)
     pool = context.Pool(
