@@ -24,11 +24,11 @@ FACE_CHOICES = ("all", "largest", "none")
 def enhance_command(
     paths: list[Path] = typer.Argument(
         ...,
-        metavar="IN... [OUT]",
+        metavar="PATH",
         show_default=False,
         help="IN OUT: a video (or .jpg/.png/.webp image) and its output (.mp4, .mkv, .mov, "
-        ".webm; an image's format). IN... with --out-dir DIR (or a last path that is a folder): "
-        "files, folders and globs; each output keeps its input's name in DIR.",
+        ".webm; an image's format). Or IN... with --out-dir DIR (or a last path that is a "
+        "folder): files, folders and globs; each output keeps its input's name in DIR.",
     ),
     out_dir: Path | None = typer.Option(
         None,

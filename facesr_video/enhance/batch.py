@@ -3,7 +3,7 @@
 One input failing (a broken file, a missing path) is reported in one line and the others go on;
 the summary says which. Outputs recorded as finished (resume.py) are skipped on a rerun, so a
 batch stopped by Ctrl-C, a crash or a reboot continues where it was, losing at most the file in
-flight (whose temporary file the writer removes). Segments of one video and many machines are
+flight (whose temporary file the writer removes). Segments of one video and clusters are
 the scale-out's job; this is the plain loop that it and the CLI build on.
 """
 
