@@ -19,7 +19,7 @@ from facesr_video.errors import FacesrError, disk_full
 
 app = typer.Typer(
     name="facesr-video",
-    help="Super-resolve the faces in a video by x4 or x8, guided by a 3D face model.",
+    help="Super-resolve the faces in a video by x2, x4 or x8, guided by a 3D face model.",
     epilog="Exit codes: 0 done; 2 error (one line on stderr); 130, 143, 129 stopped by Ctrl-C, "
     "SIGTERM, SIGHUP (same cleanup: no half-written output left).",
     no_args_is_help=True,

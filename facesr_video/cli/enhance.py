@@ -43,7 +43,11 @@ def enhance_command(
         help="Also write a side-by-side video, plain upscale | enhanced (IN OUT form only).",
     ),
     scale: int = typer.Option(
-        ..., "--scale", "-s", help="Upscaling factor: 2, 4 or 8 (x2 runs the x4 network)."
+        ...,
+        "--scale",
+        "-s",
+        help="Upscaling factor: 2, 4 or 8 (each has its shipped weights; x2 runs the x4 network, "
+        "resampled by 1/2, only where the x2 weights are missing).",
     ),
     background: str = typer.Option("bicubic", help="Plain upscaler: bicubic or lanczos."),
     codec: str = typer.Option(
@@ -96,7 +100,8 @@ def enhance_command(
         0,
         min=0,
         max=1024,
-        help="CPU threads for torch (0: its default; 1 is faster on a busy machine).",
+        help="CPU threads for torch (0: every core but one on CPU, which is left to the face "
+        "analysis; torch's default on CUDA). 1 is faster on a busy machine.",
     ),
     paste: str = typer.Option(
         "crop", "--paste", help="crop (whole SR crop, feathered border) or mesh (face only)."
@@ -105,7 +110,7 @@ def enhance_command(
         None,
         "--frames",
         min=1,
-        show_default="the network's (5 for the shipped weights)",
+        show_default="the network's (1 for the shipped weights)",
         help="Frames t-k..t+k the network fuses (odd; 1: each frame alone).",
     ),
     registration: str = typer.Option(

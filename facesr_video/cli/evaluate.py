@@ -57,7 +57,7 @@ def evaluate_command(
         None,
         "--frames",
         min=1,
-        show_default="the network's",
+        show_default="the network's (1 for the shipped weights)",
         help="Frames the network sees (odd; 1: no neighbours).",
     ),
     registration: str = typer.Option(

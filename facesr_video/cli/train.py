@@ -14,13 +14,18 @@ from facesr_video.cli.options import finite_in, float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.errors import InputError
 from facesr_video.render.layout import LAYOUT_VERSION
-from facesr_video.training.config import TrainConfig
+from facesr_video.training.config import TrainConfig, TrainingDiverged
 from facesr_video.training.loop import train
 
 DEFAULTS = TrainConfig()  # every default below is TrainConfig's, so the two cannot drift
 
 
-@app.command("train")
+@app.command(
+    "train",
+    epilog="Exit codes: 0 done (also when --time-limit stopped it); 2 error; "
+    f"{TrainingDiverged.exit_code} the loss became NaN or infinite (the last good state is in "
+    "RUN/checkpoint.pt: lower --lr, then --resume).",
+)
 def train_command(
     store: Path = typer.Argument(..., help="A store made by `facesr-video extract-priors`."),
     scale: int = typer.Option(

@@ -70,7 +70,7 @@ class FaceOptions:
     smoothing: bool = True
     smooth_lag: int = 5
     debug_overlay: Path | None = None
-    threads: int = 0  # torch CPU threads; 0 = torch's default
+    threads: int = 0  # torch CPU threads; 0: every core but one on CPU (prepare.set_torch_threads)
     # crop: the whole SR crop, feathered at its border (what the network was trained on; +0.19 dB
     # on the White House clips at x4); mesh: only the render's coverage, eroded.
     paste: str = "crop"
