@@ -13,16 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from facesr_video.enhance.background import METHODS, SCALES
 from facesr_video.enhance.options import output_fingerprint
 from facesr_video.enhance.resume import DoneRecord
 from facesr_video.enhance.run import EnhanceOptions, EnhanceSummary, check_encoder_options
 from facesr_video.enhance.sources import Source, check_names, expand
-from facesr_video.errors import FacesrError, InputError, OutputError, disk_full
+from facesr_video.enhance.still import check_scale
+from facesr_video.errors import FacesrError, OutputError, disk_full
 from facesr_video.files import NamedPath, check_output_folder
 from facesr_video.progress import Progress, make_progress, stderr_console
 
-RunFile = Callable[[EnhanceOptions, "Progress | None"], EnhanceSummary]
+RunFile = Callable[[EnhanceOptions, Progress | None], EnhanceSummary]
 STATUSES = ("done", "skipped", "failed")
 
 
@@ -128,14 +128,7 @@ def check_batch(arguments: Sequence[Path], out_dir: Path, template: EnhanceOptio
         raise OutputError(f"--out-dir is not a folder: {out_dir}", "give a folder")
     folders = [NamedPath("input", Path(a)) for a in arguments if Path(a).is_dir()]
     check_output_folder(NamedPath("--out-dir", out_dir), folders)
-    if template.scale not in SCALES:
-        raise InputError(
-            f"unsupported scale {template.scale}", f"use --scale {' or '.join(map(str, SCALES))}"
-        )
-    if template.background not in METHODS:
-        raise InputError(
-            f"unknown --background {template.background!r}", f"use one of {', '.join(METHODS)}"
-        )
+    check_scale(template.scale, template.background)
     check_encoder_options(template.codec, template.crf, template.preset)
 
 

@@ -36,18 +36,21 @@ def is_still(path: Path) -> bool:
     return Path(path).suffix.lower() in FORMATS
 
 
+def check_scale(scale: int, background: str) -> None:
+    """--scale and --background, refused before any input is read."""
+    if scale not in SCALES:
+        raise InputError(
+            f"unsupported scale {scale}", f"use --scale {' or '.join(map(str, SCALES))}"
+        )
+    if background not in METHODS:
+        raise InputError(f"unknown --background {background!r}", f"use one of {', '.join(METHODS)}")
+
+
 def check_still_options(options: EnhanceOptions) -> None:
     """What can be refused before reading the image: scale, upscaler, OUT's format, files."""
     from facesr_video.enhance.run import input_files, output_files
 
-    if options.scale not in SCALES:
-        raise InputError(
-            f"unsupported scale {options.scale}", f"use --scale {' or '.join(map(str, SCALES))}"
-        )
-    if options.background not in METHODS:
-        raise InputError(
-            f"unknown --background {options.background!r}", f"use one of {', '.join(METHODS)}"
-        )
+    check_scale(options.scale, options.background)
     if Path(options.output).suffix.lower() not in FORMATS:
         raise OutputError(
             f"input is a still image, so OUT is one too: {options.output}",
