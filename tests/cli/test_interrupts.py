@@ -86,8 +86,7 @@ def _run_and_signal(args: list[str], wait_for: Path, pattern: str, signum: int) 
 
 
 def _need_face_model() -> None:
-    if not ICT_NPZ.exists():
-        pytest.skip(f"shared face model not found: {ICT_NPZ}")
+    require(ICT_NPZ)
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from facesr_video.cli import main
-from tests.conftest import ICT_NPZ
+from tests.conftest import ICT_NPZ, require
 from tests.video.clips import write_clip
 
 
@@ -118,8 +118,7 @@ def test_outputs_follow_the_umask(tmp_path: Path, clip: Path, umask: int) -> Non
 
 @pytest.mark.slow
 def test_debug_overlay_follows_the_umask(tmp_path: Path) -> None:
-    if not ICT_NPZ.exists():
-        pytest.skip(f"shared face model not found: {ICT_NPZ}")
+    require(ICT_NPZ)
     sample = Path(__file__).resolve().parents[2] / "samples" / "crema_d_1001_HAP_120x90.mp4"
     overlay = tmp_path / "overlay.mp4"
     args = [str(sample), str(tmp_path / "o.mp4"), "-s", "4", "--face-model", str(ICT_NPZ)]
