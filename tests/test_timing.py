@@ -45,5 +45,11 @@ def test_measure_counts_a_block_that_raises_and_update_sets_totals() -> None:
 
 def test_seconds_is_a_copy() -> None:
     times = StageTimes(("a",))
-    times.seconds["a"] = 99.0
-    assert times.seconds["a"] == 0.0
+    times.add("a", 1.5)
+    copy = times.seconds
+    copy["a"] = 99.0
+    copy["b"] = 1.0
+    assert times.seconds == {"a": 1.5}  # changing the copy leaves the record alone
+    assert times.seconds is not times.seconds  # each read is a fresh copy
+    times.add("a", 0.5)
+    assert times.seconds == {"a": 2.0} and copy == {"a": 99.0, "b": 1.0}  # nor does it follow
