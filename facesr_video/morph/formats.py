@@ -1,6 +1,6 @@
 """The project's face model file: one .npz, validated on load so a bad file fails with its key.
 
-Schema (adopted from ../shared/facemodels/README.md, plus optional albedo and a version):
+Schema (that of the converted ICT-FaceKit Light model, plus optional albedo and a version):
 vertices_mean (V,3) float; identity_basis (K,V,3) float; expression_basis (E,V,3) float;
 expression_names (E,) str; triangles (F,3) int; landmarks68 (68,) int; jawline_right_extended,
 jawline_left_extended (C,) int; optional uv (U,2), triangles_uv (F,3), albedo_mean (V,3),

@@ -6,8 +6,8 @@ the regions as vertex ranges; vertex_indices.json only lists fitting/rigid verte
 quads are split into two counter-clockwise triangles (a, b, c), (a, c, d).
 
 vertex_indices.json carries the 68 landmark vertices but not the jaw contour candidates used for
-silhouette-aware fitting, so those come from a small table below, derived once from
-../shared/facemodels/ict-facekit/ict_face_light.npz (jawline_*_extended).
+silhouette-aware fitting, so those come from a small table below, derived once from a converted
+ict_face_light.npz of the same commit (jawline_*_extended).
 """
 
 from __future__ import annotations
@@ -129,9 +129,9 @@ def import_ict_folder(
 ) -> FaceModel:
     """Build a FaceModel from an ICT-FaceKit FaceXModel folder.
 
-    allow_partial: accept missing expression OBJs (they are left out of the model), for the few
-    files in ../shared. fingerprints: file name -> displacement_fingerprint expected; a mismatch
-    raises ModelError. on_file is called with each file name read (progress).
+    allow_partial: accept missing expression OBJs (they are left out of the model), for a local
+    copy that holds only some of them. fingerprints: file name -> displacement_fingerprint
+    expected; a mismatch raises ModelError. on_file is called with each file name read (progress).
     """
     folder = Path(folder)
     for name in (NEUTRAL_FILE, INDEX_FILE):

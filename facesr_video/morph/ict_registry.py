@@ -1,8 +1,8 @@
 """Pinned ICT-FaceKit Light files and what is known of their content.
 
 FILES: every file `models install` fetches from FaceXModel/ at the pinned commit.
-SHA256: byte checksums, known only for the files copied into ../shared/facemodels/ict-facekit/raw
-(same commit); GitHub is unreachable where this was written, so the others are unknown here.
+SHA256: byte checksums, known for the files of a local copy of the same commit; for the others
+the content check below (DISPLACEMENT_FINGERPRINTS) is what verifies them.
 DISPLACEMENT_FINGERPRINTS: for every identity and expression OBJ, sha256 of its face-region
 displacement from the neutral mesh rounded to float16, derived once from ict_face_light.npz
 (made from the same commit); checked after download, so every shape file is verified by content.

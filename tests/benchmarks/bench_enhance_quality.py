@@ -8,7 +8,7 @@ to a multiple of S and degraded (degrade.bicubic, antialiased bicubic), the face
 process, and PSNR, SSIM, identity similarity (dlib descriptor cosine) and temporal flicker are
 taken in dlib's face box on the original, the same region for every method. Methods: bicubic,
 ours, and ours without smoothing (FaceOptions(smoothing=False)). Printed: means per data set and
-over all clips, differences to bicubic, and the issue's targets (beats bicubic on PSNR and SSIM;
+over all clips, differences to bicubic, and the targets (beats bicubic on PSNR and SSIM;
 flicker no worse than bicubic). The first --clips clips of each set (sorted by name), first
 --frames frames each, keep it to a few minutes. --min-face8 is lower than enhance's default
 because GRID and CREMA-D faces shrunk x8 are under 20 px wide.

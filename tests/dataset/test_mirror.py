@@ -5,7 +5,7 @@ Module under test: dataset/mirror.py.
 The flip of a crop is the mirror image of the scene, x -> -x in camera space (F = diag(-1, 1, 1)).
 Checked on the model (mesh, lighting, pose and rendered maps are equivariant under the mirror of
 the coefficients) and on real portraits: the project's own analysis of a photo's mirror image
-agrees with the mirrored analysis of the photo, and not with a plain flip (issue 11, item 1).
+agrees with the mirrored analysis of the photo, and not with a plain flip.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ _LOADED: dict[Path, FaceModel] = {}
 
 
 def load_model(path: Path) -> FaceModel:
-    """The face model at path, loaded once per session."""
+    """The face model at path, loaded once per test run."""
     if path not in _LOADED:
         _LOADED[path] = load_face_model(path)
     return _LOADED[path]
