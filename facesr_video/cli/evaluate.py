@@ -50,6 +50,12 @@ def evaluate_command(
         "--degradation",
         help="How the LR clip is made: bicubic (clean), or h264 (then libx264 CRF 23).",
     ),
+    input_quality: str = typer.Option(
+        "auto",
+        "--input-quality",
+        help="Network for clean or compressed input; auto: as enhance decides for this "
+        "--degradation (bicubic: clean, h264: compressed).",
+    ),
     paste: str = typer.Option(
         "crop", "--paste", help="crop (whole SR crop, feathered border) or mesh (face only)."
     ),
@@ -100,6 +106,7 @@ def evaluate_command(
             samples=samples,
             overwrite=overwrite,
             degradation=degradation,
+            input_quality=input_quality,
             paste=paste,
             frames=check_frames(frames),
             registration=check_registration(registration),

@@ -57,7 +57,9 @@ PASTE_MODES = ("crop", "mesh")
 class FaceOptions:
     """What the face path does (the CLI's face options)."""
 
-    weights: Path | None = None  # None: the shipped weights for the scale
+    weights: Path | None = None  # None: the shipped weights for the scale and input quality
+    # auto: read from the input's stream (video/quality.py); clean or compressed: as given.
+    input_quality: str = "auto"
     face_model: Path | None = None  # None: the installed model (or FACESR_FACE_MODEL)
     device: str = "auto"
     half: bool = True  # float16 on CUDA

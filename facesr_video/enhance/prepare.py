@@ -17,6 +17,7 @@ from facesr_video.morph.install import resolve_face_model_path
 from facesr_video.render.layout import LAYOUT_VERSION, prior_layout
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.weights import WeightsInfo, load_model
+from facesr_video.video.quality import InputQuality
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 FACE_SCALES = (2, 4, 8)
@@ -25,13 +26,20 @@ NETWORK_SCALES = {2: (2, 4), 4: (4,), 8: (8,)}
 is resampled by 1/2 with an antialiased bicubic (when no x2 weights are installed)."""
 
 
-def _shipped_file(scale: int) -> Path:
-    return WEIGHTS_DIR / f"sam-light-x{scale}.safetensors"
+def _shipped_file(scale: int, quality: InputQuality = "clean") -> Path:
+    suffix = "-compressed" if quality == "compressed" else ""
+    return WEIGHTS_DIR / f"sam-light-x{scale}{suffix}.safetensors"
 
 
-def shipped_weights(scale: int) -> Path:
-    """The default weights for a scale, shipped in facesr_video/weights/: those of the first
-    network scale of NETWORK_SCALES whose file is there (x2 falls back to the x4 weights)."""
+def shipped_weights(scale: int, quality: InputQuality = "clean") -> Path:
+    """The default weights for a scale and an input quality, shipped in facesr_video/weights/.
+
+    Compressed input gets the network trained on coded video where one ships for the scale;
+    otherwise, and for clean input, the first network scale of NETWORK_SCALES whose file is
+    there (x2 falls back to the x4 weights).
+    """
+    if quality == "compressed" and _shipped_file(scale, quality).is_file():
+        return _shipped_file(scale, quality)
     candidates = [_shipped_file(s) for s in NETWORK_SCALES.get(scale, (scale,))]
     return next((c for c in candidates if c.is_file()), candidates[-1])
 
@@ -47,21 +55,23 @@ def check_weights(path: Path) -> WeightsInfo:
     Metadata (format, config, layout), every tensor against the config, the prior layout this
     version renders, and for a shipped file the scale its name promises.
     """
-    scale = next((s for s in FACE_SCALES if _shipped_file(s) == Path(path)), None)
+    shipped = {_shipped_file(s, q): s for s in FACE_SCALES for q in ("clean", "compressed")}
+    scale = shipped.get(Path(path))
     _, info = load_model(path, expected_layout_version=LAYOUT_VERSION, scale=scale)
     return info
 
 
 def resolve_network(
-    weights: Path | None, scale: int, device: torch.device
+    weights: Path | None, scale: int, device: torch.device, quality: InputQuality = "clean"
 ) -> tuple[SAMNet, WeightsInfo]:
-    """Load --weights (or the shipped default) for this scale and this prior layout."""
+    """Load --weights (or the shipped default for the scale and the input's quality) for this
+    prior layout."""
     if scale not in FACE_SCALES:
         raise ModelError(
             f"the face network works at x2, x4 and x8, not x{scale}",
             "use --scale 2, 4 or 8, or --faces none for a plain upscale",
         )
-    path = Path(weights) if weights is not None else shipped_weights(scale)
+    path = Path(weights) if weights is not None else shipped_weights(scale, quality)
     if path.is_dir():
         raise ModelError(
             f"--weights is a folder: {path}",

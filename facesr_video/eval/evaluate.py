@@ -65,6 +65,7 @@ from facesr_video.morph.install import resolve_face_model_path
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.scale.pool import advance
 from facesr_video.video.decode import Frame
+from facesr_video.video.quality import QUALITY_CHOICES, InputQuality, resolve_input_quality
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class EvaluateOptions:
     one_frame_too: bool = True  # a multi-frame ours is also run without neighbours
     stabilise: float = STRENGTH  # FaceOptions.stabilise
     jobs: int = 1  # clips scored in this many processes (eval/clip_jobs.py)
+    input_quality: str = "auto"  # auto: what enhance's auto decides for this degradation
 
     def command_line(self) -> str:
         """The equivalent command, written into the report so a reader can reproduce it."""
@@ -128,6 +130,8 @@ class EvaluateOptions:
             words += ["--stabilise", f"{self.stabilise:g}"]
         if self.jobs != 1:
             words += ["--jobs", str(self.jobs)]
+        if self.input_quality != "auto":
+            words += ["--input-quality", self.input_quality]
         return shlex.join(words)
 
 
@@ -185,6 +189,9 @@ def check_options(options: EvaluateOptions) -> None:
         )
     if options.paste not in PASTE_MODES:
         raise InputError(f"--paste must be one of {', '.join(PASTE_MODES)}, got {options.paste!r}")
+    if options.input_quality not in QUALITY_CHOICES:
+        choices = ", ".join(QUALITY_CHOICES)
+        raise InputError(f"--input-quality must be one of {choices}, got {options.input_quality!r}")
     out = Path(options.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"report folder {out} is a file", "give --out a folder path")
@@ -215,6 +222,15 @@ def degradation_text(name: str) -> str:
     return DEGRADATION
 
 
+def evaluated_input_quality(options: EvaluateOptions) -> InputQuality:
+    """The quality enhance's `--input-quality auto` gives the degraded clip: the clean
+    degradation reaches the network losslessly; the h264 one is a CRF 23 stream, which spends
+    well under COMPRESSED_BELOW_BPP bits per pixel (tests/eval check it on a real clip)."""
+    if options.input_quality != "auto":
+        return resolve_input_quality(options.input_quality, None)
+    return "compressed" if options.degradation == "h264" else "clean"
+
+
 def build_methods(
     options: EvaluateOptions,
 ) -> tuple[tuple[MethodSpec, ...], dict[str, str], str]:
@@ -222,10 +238,12 @@ def build_methods(
     device = resolve_device(options.device)
     model = resolve_face_model(options.face_model)
     set_torch_threads(0, device)
-    network, info = resolve_network(options.weights, options.scale, device)
+    quality = evaluated_input_quality(options)
+    network, info = resolve_network(options.weights, options.scale, device, quality)
     check_model_matches_weights(model, info)
     face = FaceOptions(
         weights=options.weights,
+        input_quality=quality,
         face_model=options.face_model,
         device=options.device,
         min_face=options.min_face,
@@ -248,7 +266,7 @@ def build_methods(
         MethodSpec(METHOD_OURS, face_stage(network, info, face)),
     ]
     settings = {
-        "weights": str(options.weights or "shipped"),
+        "weights": str(options.weights or f"shipped, for {quality} input"),
         "network": f"x{info.config.scale}, prior_mode={info.config.prior_mode}",
         "face model": str(resolve_face_model_path(options.face_model)),
         "face region": (

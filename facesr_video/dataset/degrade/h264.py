@@ -33,6 +33,7 @@ class H264Stream:
         self._decoder: av.CodecContext | None = None
         self._size = (0, 0)
         self._count = 0
+        self.bits = 0  # coded so far: bits / (pictures x pixels) is the stream's bits per pixel
 
     def _open(self, height: int, width: int) -> None:
         encoder = av.CodecContext.create("libx264", "w")
@@ -46,6 +47,12 @@ class H264Stream:
         decoder.thread_count = 1
         self._encoder, self._decoder, self._size = encoder, decoder, (height, width)
 
+    @property
+    def bits_per_pixel(self) -> float | None:
+        """Bits the coded pictures took per pixel (None before the first picture)."""
+        height, width = self._size
+        return self.bits / (self._count * height * width) if self._count else None
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """frame (H, W, 3) uint8 RGB, the same size every call -> its decoded picture."""
         height, width = frame.shape[:2]
@@ -57,9 +64,9 @@ class H264Stream:
         picture = av.VideoFrame.from_ndarray(_pad_even(np.ascontiguousarray(frame)), "rgb24")
         picture.pts = self._count
         self._count += 1
-        decoded = [
-            out for packet in self._encoder.encode(picture) for out in self._decoder.decode(packet)
-        ]
+        packets = self._encoder.encode(picture)
+        self.bits += 8 * sum(packet.size for packet in packets)
+        decoded = [out for packet in packets for out in self._decoder.decode(packet)]
         if len(decoded) != 1:
             raise RuntimeError(f"H.264 stream returned {len(decoded)} pictures for one frame")
         return np.ascontiguousarray(decoded[0].to_ndarray(format="rgb24")[:height, :width])
