@@ -14,10 +14,20 @@ from facesr_video.enhance.api import run_paths
 from facesr_video.enhance.batch import BatchSummary
 from facesr_video.enhance.face_stage import PASTE_MODES, FaceOptions
 from facesr_video.enhance.run import EnhanceOptions
+from facesr_video.enhance.span import WARMUP, TimeSpan, parse_time
 from facesr_video.enhance.stabilise import STRENGTH
 from facesr_video.errors import InputError
+from facesr_video.scale.run import ScaleOptions, run_parallel
 
 FACE_CHOICES = ("all", "largest", "none")
+
+
+def time_option(text: str) -> float:
+    """--start/--end: seconds or HH:MM:SS[.fff]."""
+    try:
+        return parse_time(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 @app.command("enhance")
@@ -126,6 +136,29 @@ def enhance_command(
         help="Weight of the previous frame's face detail where the face holds still "
         "(less flicker on compressed input; 0: off).",
     ),
+    start: float | None = typer.Option(
+        None,
+        parser=time_option,
+        metavar="TIME",
+        help="Process from TIME (s or HH:MM:SS.fff); "
+        "the output starts at 0 with the audio packets of the span.",
+    ),
+    end: float | None = typer.Option(
+        None, parser=time_option, metavar="TIME", help="Process up to TIME (exclusive)."
+    ),
+    warmup: int = typer.Option(
+        WARMUP, min=0, help="Frames run and dropped before --start or a segment (face state)."
+    ),
+    workers: int = typer.Option(
+        1, min=1, help="Segments of IN processed in parallel, cut at keyframes (docs/scale.md)."
+    ),
+    engine: str = typer.Option("local", help="Workers: local (processes) or ray."),
+    ray_address: str | None = typer.Option(
+        None, envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local Ray)."
+    ),
+    gpus_per_worker: float = float_option(
+        0.0, "--gpus-per-worker", min=0.0, help="GPUs per Ray worker (one network each)."
+    ),
 ) -> None:
     """Upscale every frame of IN by --scale into OUT, super-resolving the faces; audio kept.
 
@@ -159,24 +192,26 @@ def enhance_command(
             stabilise=stabilise,
         )
     )
-    result = run_paths(
-        paths,
-        out_dir,
-        EnhanceOptions(
-            input=Path(),  # each input's own, set by run_paths
-            output=Path(),
-            scale=scale,
-            background=background,
-            codec=codec,
-            crf=crf,
-            preset=preset,
-            overwrite=overwrite,
-            quiet=cli_state.quiet,
-            faces=face_options,
-            report=report,
-            compare=compare,
-        ),
-        recursive,
+    template = EnhanceOptions(
+        input=Path(),  # each input's own, set by run_paths
+        output=Path(),
+        scale=scale,
+        background=background,
+        codec=codec,
+        crf=crf,
+        preset=preset,
+        overwrite=overwrite,
+        quiet=cli_state.quiet,
+        faces=face_options,
+        report=report,
+        compare=compare,
+        span=None if start is None and end is None else TimeSpan(start or 0.0, end),
+        warmup=warmup,
     )
+    spread = ScaleOptions(workers, engine, ray_address, gpus_per_worker)
+    if spread.parallel:
+        result = run_parallel(paths, out_dir, template, spread)
+    else:
+        result = run_paths(paths, out_dir, template, recursive)
     if isinstance(result, BatchSummary) and result.failed:
         raise typer.Exit(InputError.exit_code)

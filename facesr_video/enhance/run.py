@@ -24,6 +24,7 @@ from facesr_video.enhance.prepare import (
     resolve_network,
     set_torch_threads,
 )
+from facesr_video.enhance.span import WARMUP, TimeSpan, cut, span_frames, stage_needs
 from facesr_video.errors import InputError, OutputError
 from facesr_video.files import NamedPath, check_output_files, follow_umask, write_text_whole
 from facesr_video.progress import Progress, make_progress, stderr_console
@@ -62,6 +63,8 @@ class EnhanceOptions:
     quiet: bool = False
     faces: FaceOptions | None = field(default_factory=FaceOptions)  # None: plain path only
     report: Path | None = None  # per-track and per-stage figures as JSON
+    span: TimeSpan | None = None  # --start/--end; None: the whole video
+    warmup: int = WARMUP  # frames processed and dropped before a span (face path)
     compare: Path | None = None  # side-by-side video: plain upscale | enhanced (compare.py)
 
 
@@ -211,6 +214,8 @@ def enhance(
             return upscale_frames(frames, options.scale, options.background)
 
     decoder = VideoDecoder(options.input)
+    needs = stage_needs(options.faces, options.scale, options.warmup)
+    span, audio_window = cut(options.input, options.span, needs)
     settings = EncodeSettings(options.codec, options.crf, options.preset)
     target = VideoTarget.from_info(info, options.scale)
     started = time.perf_counter()
@@ -219,11 +224,11 @@ def enhance(
         progress = shared
         if progress is None:
             progress = stack.enter_context(make_progress("frames", options.quiet))
-        task = progress.add_task("enhance", total=info.expected_frames)
+        task = progress.add_task("enhance", total=span.frames if span else info.expected_frames)
         if shared is not None:
             stack.callback(progress.remove_task, task)
         writer = stack.enter_context(
-            VideoWriter(options.output, target, settings, audio_from=options.input)
+            VideoWriter(options.output, target, settings, options.input, audio_window)
         )
         overlay_path = face_stage.options.debug_overlay if face_stage is not None else None
         if face_stage is not None and overlay_path is not None:
@@ -231,7 +236,7 @@ def enhance(
                 VideoWriter(overlay_path, VideoTarget.from_info(info, 1), settings)
             )
             face_stage.overlay_sink = overlay.write
-        for frame in stage(iter(decoder)):
+        for frame in span_frames(decoder, stage, span):
             encode_started = time.perf_counter()
             writer.write(frame)
             if face_stage is not None:

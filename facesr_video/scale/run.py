@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from facesr_video.enhance.run import EnhanceOptions, EnhanceSummary, check_options, write_report
 from facesr_video.enhance.span import frame_span, positions, stage_needs
+from facesr_video.enhance.still import is_still
 from facesr_video.errors import InputError
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.scale.devices import device_list, worker_devices
@@ -41,6 +42,11 @@ class ScaleOptions:
     gpus_per_worker: float = 0.0  # Ray: GPUs reserved per task
     segments: int | None = None  # None: one per worker
 
+    @property
+    def parallel(self) -> bool:
+        """Whether the run goes through segments (several workers, or Ray asked for)."""
+        return self.workers > 1 or self.engine != "local"
+
 
 class Engine(Protocol):
     def run(self, jobs: list[SegmentJob]) -> Iterator[SegmentResult | SegmentFailure]: ...
@@ -54,6 +60,19 @@ def make_engine(scale: ScaleOptions, device: str) -> Engine:
     devices = device_list(device)
     spread = tuple(worker_devices(device, scale.workers)) if len(devices) > 1 else ()
     return LocalEngine(scale.workers, spread)
+
+
+def run_parallel(
+    paths: Sequence[Path], out_dir: Path | None, template: EnhanceOptions, scale: ScaleOptions
+) -> EnhanceSummary:
+    """The command line's `IN OUT --workers N`: one video split over workers."""
+    paths = [Path(p) for p in paths]
+    if out_dir is not None or len(paths) != 2 or paths[-1].is_dir() or is_still(paths[0]):
+        raise InputError(
+            "--workers and --engine split one video: give IN OUT",
+            "for many files or images, leave them out (files run one after another)",
+        )
+    return enhance_in_segments(replace(template, input=paths[0], output=paths[1]), scale)
 
 
 def enhance_in_segments(

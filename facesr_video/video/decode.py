@@ -90,21 +90,35 @@ class VideoDecoder:
         self.path = Path(path)
         self.threads = threads
         self.stats = DecodeStats()
+        self.start_pts: int | None = None  # see start_at
+        self.start_index = 0
+
+    def start_at(self, pts: int, index: int) -> None:
+        """Begin at the keyframe at `pts` (frame number `index` of the video) instead of the
+        first frame: the container seeks there, frames before it are dropped, and frames are
+        numbered from `index` on. Frames lost are then not counted (the count is the whole's)."""
+        self.start_pts, self.start_index = pts, index
 
     def __iter__(self) -> Iterator[Frame]:
         with open_input(self.path) as container:
             stream = container.streams.video[0]
             if self.threads:
                 stream.thread_type = "AUTO"
-            self.stats.expected = stream.frames or None
-            self.stats.announced_end = announced_end(stream)
+            if self.start_pts is not None:
+                container.seek(self.start_pts, stream=stream, backward=True, any_frame=False)
+            else:
+                self.stats.expected = stream.frames or None
+                self.stats.announced_end = announced_end(stream)
             yield from self._frames(container, stream)
 
     def _frames(self, container, stream) -> Iterator[Frame]:
         time_base = stream.time_base
         previous_pts: int | None = None
         previous_duration = 0
-        for index, raw in enumerate(self._decoded(container, stream)):
+        index = self.start_index
+        for raw in self._decoded(container, stream):
+            if self.start_pts is not None and raw.pts is not None and raw.pts < self.start_pts:
+                continue  # before the keyframe asked for (leading pictures of an open GOP)
             pts = raw.pts
             if pts is None:  # raw streams without timestamps: continue from the previous frame
                 pts = 0 if previous_pts is None else previous_pts + max(previous_duration, 1)
@@ -113,6 +127,7 @@ class VideoDecoder:
             duration = int(raw.duration or 0)
             rgb = raw.to_ndarray(format="rgb24", src_color_range=raw.color_range or None)
             yield Frame(index=index, pts=pts, time_base=time_base, duration=duration, rgb=rgb)
+            index += 1
             self.stats.decoded += 1
             step = duration or (pts - previous_pts if previous_pts is not None else 0)
             self.stats.last_frame = float(step * time_base)

@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 
 from facesr_video.errors import DeviceError, OutputError
-from facesr_video.video.audio import AudioPassthrough, AudioPlan, AudioRepairs
+from facesr_video.video.audio import AudioPassthrough, AudioPlan, AudioRepairs, AudioWindow
 from facesr_video.video.decode import Frame
 from facesr_video.video.output import muxer_for
 from facesr_video.video.probe import ColourTags, VideoInfo
@@ -151,11 +151,13 @@ class VideoWriter:
         target: VideoTarget,
         settings: EncodeSettings = EncodeSettings(),
         audio_from: str | Path | None = None,
+        audio_window: AudioWindow | None = None,
     ) -> None:
         self.output = Path(output)
         self.target = target
         self.settings = settings
         self.audio_from = Path(audio_from) if audio_from is not None else None
+        self.audio_window = audio_window  # None: all of IN's audio
         self.frames_written = 0
         self.audio_plans: list[AudioPlan] = []
         self.audio_repairs = AudioRepairs()  # what damaged input audio needed (see audio.py)
@@ -180,7 +182,9 @@ class VideoWriter:
             )
             self._stream = self._add_video_stream()
             if self.audio_from is not None:
-                self._audio = AudioPassthrough(self.audio_from, self._container)
+                self._audio = AudioPassthrough(
+                    self.audio_from, self._container, self.audio_window
+                )
                 self.audio_plans = self._audio.plans
                 self.audio_repairs = self._audio.repairs
         except BaseException:
