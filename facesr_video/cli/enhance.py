@@ -18,6 +18,8 @@ from facesr_video.enhance.span import WARMUP, TimeSpan, parse_time
 from facesr_video.enhance.stabilise import STRENGTH
 from facesr_video.errors import InputError
 from facesr_video.scale.run import ScaleOptions, run_parallel
+from facesr_video.sr.runtimes import RUNTIMES
+from facesr_video.video.quality import QUALITY_CHOICES
 
 FACE_CHOICES = ("all", "largest", "none")
 
@@ -89,7 +91,23 @@ def enhance_command(
         None, help="3D face model (.npz); default: installed, or $FACESR_FACE_MODEL."
     ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    half: bool = typer.Option(True, help="float16 network on CUDA."),
+    half: bool = typer.Option(
+        True,
+        help="reduced-precision network: float16 on CUDA, bfloat16 with OpenVINO on CPUs that "
+        "have it",
+    ),
+    runtime: str = typer.Option(
+        "auto",
+        "--runtime",
+        help="Network runtime: auto (OpenVINO on CPU when installed, else torch), torch or "
+        "openvino.",
+    ),
+    input_quality: str = typer.Option(
+        "auto",
+        "--input-quality",
+        help="Network for clean or compressed input; auto reads the stream's bits per pixel "
+        "(compressed below 0.5).",
+    ),
     batch_size: int = typer.Option(8, min=1, help="Faces per network call."),
     strength: float = float_option(
         1.0, "--strength", min=0.0, max=1.0, help="Blend of SR face (1) and plain upscale (0)."
@@ -168,14 +186,21 @@ def enhance_command(
         raise typer.BadParameter(f"use one of {', '.join(FACE_CHOICES)}", param_hint="--faces")
     if paste not in PASTE_MODES:
         raise typer.BadParameter(f"use one of {', '.join(PASTE_MODES)}", param_hint="--paste")
+    if runtime not in RUNTIMES:
+        raise typer.BadParameter(f"use one of {', '.join(RUNTIMES)}", param_hint="--runtime")
+    if input_quality not in QUALITY_CHOICES:
+        choices = ", ".join(QUALITY_CHOICES)
+        raise typer.BadParameter(f"use one of {choices}", param_hint="--input-quality")
     face_options = (
         None
         if faces == "none"
         else FaceOptions(
             weights=weights,
+            input_quality=input_quality,
             face_model=face_model,
             device=device,
             half=half,
+            runtime=runtime,
             batch_size=batch_size,
             faces=faces,
             min_face=min_face,

@@ -59,6 +59,7 @@ def evaluate_command(
     paste: str = typer.Option(
         "crop", "--paste", help="crop (whole SR crop, feathered border) or mesh (face only)."
     ),
+    runtime: str = typer.Option("auto", "--runtime", help="As enhance --runtime."),
     frames: int | None = typer.Option(
         None,
         "--frames",
@@ -107,6 +108,7 @@ def evaluate_command(
             overwrite=overwrite,
             degradation=degradation,
             input_quality=input_quality,
+            runtime=runtime,
             paste=paste,
             frames=check_frames(frames),
             registration=check_registration(registration),

@@ -9,7 +9,6 @@ is unreliable or whose smoother confidence drops fades toward the plain path ove
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
@@ -41,6 +40,7 @@ from facesr_video.faces.overlay import draw_overlay
 from facesr_video.morph.face_model import FaceModel
 from facesr_video.sr.neighbours import NeighbourInputs, warp_neighbours
 from facesr_video.sr.network import SAMNet
+from facesr_video.sr.runtimes import NetworkInputs, create_runtime
 from facesr_video.sr.weights import WeightsInfo
 from facesr_video.timing import StageTimes
 from facesr_video.video.decode import Frame
@@ -62,7 +62,8 @@ class FaceOptions:
     input_quality: str = "auto"
     face_model: Path | None = None  # None: the installed model (or FACESR_FACE_MODEL)
     device: str = "auto"
-    half: bool = True  # float16 on CUDA
+    half: bool = True  # float16 on CUDA, bfloat16 with OpenVINO where the CPU has it
+    runtime: str = "auto"  # auto | torch | openvino (sr/runtimes)
     batch_size: int = 8  # faces per network call
     faces: str = "all"  # all | largest
     min_face: float = 20.0  # low-resolution pixels
@@ -127,7 +128,6 @@ class FaceStage:
         background: str = "bicubic",
     ) -> None:
         self.model = model
-        self.network = network
         self.weights_info = weights_info
         self.scale = scale
         # The network's own factor: without x2 weights, x2 is the x4 network's output resampled
@@ -135,13 +135,18 @@ class FaceStage:
         self.options = options
         self.device = device
         self.background = background
-        self.dtype = torch.float16 if (options.half and device.type == "cuda") else torch.float32
-        # A copy on the stage's device and dtype: the caller's network is left as it was.
-        self.network = copy.deepcopy(network).to(device=device, dtype=self.dtype).eval()
-        # On CPU, oneDNN convolutions take 0.75-0.9x the time on channels-last tensors (same results
-        # to 1e-6; bench_sr.py --channels-last).
-        self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-        self.network = self.network.to(memory_format=self.layout)
+        # The runtime holds its own copy of the weights, so the caller's network is left as it
+        # was (evaluate hands one network to many stages). torch: a copy on the stage's device,
+        # float16 on CUDA with --half, channels-last on CPU (faster oneDNN convolutions).
+        # OpenVINO on CPU: a graph converted from the same weights, bfloat16 with --half where
+        # the CPU has it.
+        self.runtime = create_runtime(
+            options.runtime,
+            network,
+            device,
+            precision="auto" if options.half else "fp32",
+            threads=torch.get_num_threads(),
+        )
         config = network.config
         self.frames = options.frames or config.frames
         if self.frames > 1 and config.neighbours == 0:
@@ -318,15 +323,15 @@ class FaceStage:
         fused = None
         if self.offsets:
             fused = self._neighbour_inputs(lr_crops, faces, neighbours, priors.motion)
-        inputs = [
-            self._as_input(lr_crops),
-            None if maps is None else self._as_input(maps),
-            None if coeffs is None else coeffs.to(self.dtype),
-        ]
-        if fused is not None:
-            inputs += [fused.warped.to(self.dtype), fused.confidence.to(self.dtype)]
-        with torch.inference_mode():
-            out = self.network(*inputs)
+        out = self.runtime.forward(
+            NetworkInputs(
+                lr=lr_crops,
+                priors=maps,
+                coeffs=coeffs,
+                warped=None if fused is None else fused.warped,
+                confidence=None if fused is None else fused.confidence,
+            )
+        )
         sr = out.float().contiguous().clamp(0.0, 1.0)
         if self.network_scale != self.scale:  # x2 from the x4 network
             sr = F.interpolate(
@@ -352,9 +357,6 @@ class FaceStage:
         mask = F.interpolate(mask_lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
         self.times.add("sr", time.perf_counter() - started)
         return sr, mask
-
-    def _as_input(self, images: torch.Tensor) -> torch.Tensor:
-        return images.to(self.dtype).contiguous(memory_format=self.layout)
 
     def _neighbour_inputs(
         self,

@@ -23,16 +23,19 @@ from facesr_video.enhance.prepare import (
     resolve_face_model,
     resolve_network,
     set_torch_threads,
+    shipped_weights,
 )
 from facesr_video.enhance.span import WARMUP, TimeSpan, cut, span_frames, stage_needs
 from facesr_video.errors import InputError, OutputError
 from facesr_video.files import NamedPath, check_output_files, follow_umask, write_text_whole
 from facesr_video.progress import Progress, make_progress, stderr_console
+from facesr_video.sr.runtimes import RUNTIMES
 from facesr_video.video.audio import AudioRepairs
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, check_codec
 from facesr_video.video.output import muxer_for
 from facesr_video.video.probe import probe
+from facesr_video.video.quality import QUALITY_CHOICES, InputQuality, decide_input_quality
 
 FrameStage = Callable[[Iterator[Frame]], Iterator[Frame]]
 
@@ -128,7 +131,20 @@ def check_options(options: EnhanceOptions) -> None:
         if extra is not None:
             check_codec(options.codec, muxer_for(Path(extra)))
     check_encoder_options(options.codec, options.crf, options.preset)
+    check_face_choices(options.faces)
     check_output_files(output_files(options), input_files(options), options.overwrite)
+
+
+def check_face_choices(face: FaceOptions | None) -> None:
+    """--runtime and --input-quality, refused before the network is loaded."""
+    if face is None:
+        return
+    for flag, value, choices in (
+        ("--runtime", face.runtime, RUNTIMES),
+        ("--input-quality", face.input_quality, QUALITY_CHOICES),
+    ):
+        if value not in choices:
+            raise InputError(f"unknown {flag} {value!r}", f"use one of {', '.join(choices)}")
 
 
 def check_encoder_options(codec: str, crf: int | None, preset: str | None) -> None:
@@ -189,12 +205,30 @@ def build_face_stage(options: EnhanceOptions) -> FaceStage | None:
                 highlight=False,
             )
         return None
+    check_face_choices(face)  # also for callers that skip check_options (stills, segments)
     device = resolve_device(face.device)
     set_torch_threads(face.threads, device)
-    network, info = resolve_network(face.weights, options.scale, device)
+    network, info = resolve_network(face.weights, options.scale, device, input_quality(options))
     model = resolve_face_model(face.face_model)
     check_model_matches_weights(model, info)
     return FaceStage(model, network, info, options.scale, face, device, options.background)
+
+
+def input_quality(options: EnhanceOptions) -> InputQuality:
+    """--input-quality for the shipped weights (given --weights are used whatever the input),
+    said once when it picks the network for compressed input."""
+    face = options.faces
+    if face is None or face.weights is not None:
+        return "clean"
+    decision = decide_input_quality(face.input_quality, options.input)
+    chosen = shipped_weights(options.scale, decision.quality)
+    if not options.quiet and chosen != shipped_weights(options.scale, "clean"):
+        stderr_console.print(
+            f"note: {decision.describe()}: network for {decision.quality} input ({chosen.name})",
+            markup=False,
+            highlight=False,
+        )
+    return decision.quality
 
 
 def enhance(
@@ -293,6 +327,9 @@ def write_report(path: Path, summary: EnhanceSummary, face_stage: FaceStage | No
         "stage_seconds": summary.stage_seconds,
         "tracks": [t.as_dict() for t in face_stage.tracks.values()] if face_stage else [],
     }
+    if face_stage is not None:
+        runtime = face_stage.runtime
+        data["network_runtime"] = {"name": runtime.name, "precision": runtime.precision}
     if face_stage is not None and face_stage.analyser is not None:
         stats = face_stage.analyser.stats
         data["analysis"] = {

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import torch
 from rich.progress import Progress, TaskID
 
 from facesr_video import __version__
@@ -64,6 +65,8 @@ from facesr_video.files import NamedPath, check_output_folder
 from facesr_video.morph.install import resolve_face_model_path
 from facesr_video.progress import make_progress, stderr_console
 from facesr_video.scale.pool import advance
+from facesr_video.sr.network import SAMNet
+from facesr_video.sr.runtimes import RUNTIMES, create_runtime
 from facesr_video.video.decode import Frame
 from facesr_video.video.quality import QUALITY_CHOICES, InputQuality, resolve_input_quality
 
@@ -95,6 +98,7 @@ class EvaluateOptions:
     stabilise: float = STRENGTH  # FaceOptions.stabilise
     jobs: int = 1  # clips scored in this many processes (eval/clip_jobs.py)
     input_quality: str = "auto"  # auto: what enhance's auto decides for this degradation
+    runtime: str = "auto"  # FaceOptions.runtime
 
     def command_line(self) -> str:
         """The equivalent command, written into the report so a reader can reproduce it."""
@@ -132,6 +136,8 @@ class EvaluateOptions:
             words += ["--jobs", str(self.jobs)]
         if self.input_quality != "auto":
             words += ["--input-quality", self.input_quality]
+        if self.runtime != "auto":
+            words += ["--runtime", self.runtime]
         return shlex.join(words)
 
 
@@ -192,6 +198,9 @@ def check_options(options: EvaluateOptions) -> None:
     if options.input_quality not in QUALITY_CHOICES:
         choices = ", ".join(QUALITY_CHOICES)
         raise InputError(f"--input-quality must be one of {choices}, got {options.input_quality!r}")
+    if options.runtime not in RUNTIMES:
+        choices = ", ".join(RUNTIMES)
+        raise InputError(f"--runtime must be one of {choices}, got {options.runtime!r}")
     out = Path(options.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"report folder {out} is a file", "give --out a folder path")
@@ -231,6 +240,15 @@ def evaluated_input_quality(options: EvaluateOptions) -> InputQuality:
     return "compressed" if options.degradation == "h264" else "clean"
 
 
+def runtime_text(network: SAMNet, device: torch.device, face: FaceOptions) -> str:
+    """The runtime the face stages will run the network with, and its precision after any
+    fallback ("openvino bf16"): a runtime made as FaceStage makes it, without running it."""
+    runtime = create_runtime(
+        face.runtime, network, device, precision="auto" if face.half else "fp32", cache_dir=None
+    )
+    return f"{runtime.name} {runtime.precision}"
+
+
 def build_methods(
     options: EvaluateOptions,
 ) -> tuple[tuple[MethodSpec, ...], dict[str, str], str]:
@@ -252,6 +270,7 @@ def build_methods(
         frames=options.frames,
         registration=options.registration,
         stabilise=options.stabilise,
+        runtime=options.runtime,
     )
     scale = options.scale
 
@@ -276,6 +295,7 @@ def build_methods(
         "min face (low-res px)": f"{options.min_face:g}",
         "smoother lag (frames)": str(options.smooth_lag),
         "detail stabilised (weight)": f"{options.stabilise:g}",
+        "network runtime": runtime_text(network, device, face),
     }
     if options.weights_no_priors is not None:
         plain_net, plain_info = resolve_network(options.weights_no_priors, scale, device)

@@ -73,10 +73,36 @@ def measure_stream_quality(path: Path, max_packets: int = 300) -> StreamQuality:
 
 def resolve_input_quality(choice: str, path: Path | None) -> InputQuality:
     """`--input-quality`: clean or compressed as given; auto measures the input's stream."""
+    return decide_input_quality(choice, path).quality
+
+
+@dataclass(frozen=True)
+class QualityDecision:
+    """What `--input-quality` decided, with the measurement behind it, so a run can say why it
+    picked the network it did."""
+
+    quality: InputQuality
+    measured: StreamQuality | None = None  # None: given by the user (or nothing to measure)
+
+    def describe(self) -> str:
+        """Why, in a few words: e.g. 'input looks compressed (0.07 bits/pixel)'."""
+        if self.measured is None:
+            return f"input given as {self.quality}"
+        bpp = self.measured.bits_per_pixel
+        if self.measured.lossless:
+            return f"input looks {self.quality} (lossless {self.measured.codec})"
+        if bpp is None:
+            return f"input looks {self.quality} (no bits per pixel measurable)"
+        return f"input looks {self.quality} ({bpp:.2f} bits/pixel)"
+
+
+def decide_input_quality(choice: str, path: Path | None) -> QualityDecision:
+    """`resolve_input_quality` with its measurement (auto on a file only)."""
     if choice not in QUALITY_CHOICES:
         raise ValueError(f"input quality must be one of {QUALITY_CHOICES}, got {choice!r}")
     if choice != "auto":
-        return choice  # type: ignore[return-value]
+        return QualityDecision(choice)  # type: ignore[arg-type]
     if path is None:
-        return "clean"
-    return measure_stream_quality(path).quality
+        return QualityDecision("clean")
+    measured = measure_stream_quality(path)
+    return QualityDecision(measured.quality, measured)

@@ -2,7 +2,7 @@
 
     python tests/benchmarks/bench_enhance.py [--frames 24] [--threads 1,2] [--scales 4,8]
         [--windows 1,5] [--blas-threads N] [--weights4 W] [--weights8 W] [--face-model NPZ]
-        [--preset P]
+        [--preset P] [--runtimes torch,openvino]
 
 Inputs are made here from WH (wh_obama_01.mp4, 1280x720, one face): the first --frames frames
 shrunk by degrade.bicubic (antialiased bicubic) to 320x180 (x4) and 160x90 (x8), audio copied. Both
@@ -17,7 +17,10 @@ and smoother call numpy.linalg on small matrices, where BLAS threads spin on a b
 Untrained weights are used (and said) when the shipped ones are missing: the
 architecture, hence the cost, is the same. --windows: the face path once per window size (frames
 the network fuses, `enhance --frames`); single-frame weights are grown to the window with an
-untrained fusion when needed (same cost).
+untrained fusion when needed (same cost). --runtimes: the face path once per network runtime
+(`enhance --runtime`; auto precision), each warmed on a short clip first so graph conversion and
+compilation stay out of its figures; the runtime that ran and its precision are read from the
+run's --report.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ if "--blas-threads" in sys.argv:  # must precede the first numpy import
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _count
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,6 +67,21 @@ class Run:
     plain: EnhanceSummary
     face: EnhanceSummary
     window: int = 1
+    runtime: str = "torch fp32"  # the network runtime that ran, and its precision
+
+
+def run_face(
+    src: Path, out: Path, scale: int, face: FaceOptions, preset: str | None
+) -> tuple[EnhanceSummary, str]:
+    """The face path's summary and the network runtime that ran ("openvino bf16"), read from
+    the run's --report."""
+    report = out.with_suffix(".json")
+    options = EnhanceOptions(
+        src, out, scale, quiet=True, overwrite=True, faces=face, preset=preset, report=report
+    )
+    summary = enhance(options)
+    runtime = json.loads(report.read_text())["network_runtime"]
+    return summary, f"{runtime['name']} {runtime['precision']}"
 
 
 def run_enhance(
@@ -84,7 +103,8 @@ def stage_table(runs: list[Run]) -> str:
     head = f"{'stage':>8} " + " ".join(
         f"{f'x{r.scale} t{r.threads} w{r.window}':>16}" for r in runs
     )
-    lines = [head, f"{'':>8} " + " ".join(f"{'ms/frame    %':>16}" for _ in runs)]
+    lines = [head, f"{'':>8} " + " ".join(f"{r.runtime:>16}" for r in runs)]
+    lines.append(f"{'':>8} " + " ".join(f"{'ms/frame    %':>16}" for _ in runs))
     for stage in (*STAGES, "other", "total"):
         cells = []
         for r in runs:
@@ -102,8 +122,8 @@ def stage_table(runs: list[Run]) -> str:
 
 def speed_table(runs: list[Run]) -> str:
     lines = [
-        f"{'scale':>5} {'in':>8} {'threads':>7} {'window':>6} {'frames':>6} {'plain fps':>9} "
-        f"{'face fps':>9} "
+        f"{'scale':>5} {'in':>8} {'threads':>7} {'window':>6} {'runtime':>13} {'frames':>6} "
+        f"{'plain fps':>9} {'face fps':>9} "
         f"{'face/plain':>10} {'faces':>5} {'target':>12}"
     ]
     for r in runs:
@@ -114,8 +134,8 @@ def speed_table(runs: list[Run]) -> str:
             target = f">={TARGET_CPU_FPS:g} {ok}"
         size = f"{1280 // r.scale}x{720 // r.scale}"
         lines.append(
-            f"{r.scale:>5} {size:>8} {r.threads:>7} {r.window:>6} {r.face.frames:>6} "
-            f"{r.plain.fps:9.2f} "
+            f"{r.scale:>5} {size:>8} {r.threads:>7} {r.window:>6} {r.runtime:>13} "
+            f"{r.face.frames:>6} {r.plain.fps:9.2f} "
             f"{r.face.fps:9.2f} {ratio:10.3f} {r.face.faces_enhanced:>5} {target:>12}"
         )
     return "\n".join(lines)
@@ -154,12 +174,18 @@ def main() -> None:
     parser.add_argument("--face-model", type=Path, default=ICT_NPZ)
     parser.add_argument("--blas-threads", help="OPENBLAS/OMP threads (default: unset)")
     parser.add_argument("--preset", default=None, help="x264 preset (default: enhance's)")
+    parser.add_argument(
+        "--runtimes",
+        default="auto",
+        help="enhance --runtime values to compare: auto, torch, openvino",
+    )
     args = parser.parse_args()
     require(WH_CLIP)
     face_model = require(args.face_model)
     scales = [int(s) for s in args.scales.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
     windows = [int(w) for w in args.windows.split(",")]
+    runtimes = args.runtimes.split(",")
     given = {4: args.weights4, 8: args.weights8}
     started = time.perf_counter()
     with temp_dir("bench_enhance_") as name:
@@ -180,9 +206,13 @@ def main() -> None:
                 plain = run_enhance(src, tmp / "plain.mp4", scale, None, args.preset)
                 for window in windows:
                     grown = with_window(weights[scale], window, tmp)
-                    options = replace(face, threads=count, weights=grown, frames=window)
-                    ours = run_enhance(src, tmp / "face.mp4", scale, options, args.preset)
-                    runs.append(Run(scale, torch.get_num_threads(), plain, ours, window))
+                    for runtime in runtimes:
+                        options = replace(
+                            face, threads=count, weights=grown, frames=window, runtime=runtime
+                        )
+                        run_face(warm, tmp / "warm_out.mp4", scale, options, args.preset)
+                        ours, ran = run_face(src, tmp / "face.mp4", scale, options, args.preset)
+                        runs.append(Run(scale, torch.get_num_threads(), plain, ours, window, ran))
         print(f"enhance speed on {WH_CLIP.name}, {args.frames} frames, -> 1280x720, CPU")
         print(f"weights: {', '.join(f'x{s} {weights[s]}' for s in scales)}")
         blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")

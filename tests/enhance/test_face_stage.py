@@ -24,6 +24,7 @@ from facesr_video.enhance.run import EnhanceOptions, enhance
 from facesr_video.errors import DeviceError, ModelError
 from facesr_video.render.layout import CHANNELS_V1, LAYOUT_VERSION
 from facesr_video.sr.network import create_model
+from facesr_video.sr.runtimes import openvino_available
 from facesr_video.sr.weights import save_model
 from tests.conftest import ICT_NPZ, REPO, require
 
@@ -74,6 +75,9 @@ def test_enhance_face_path_keeps_every_frame_and_touches_only_faces(tmp_path, fa
     data = json.loads(report.read_text())
     assert data["frames"] == 56 and data["tracks"][0]["frames"] > 40
     assert set(data["stage_seconds"]) >= {"detect", "fit", "render", "sr", "blend"}
+    runtime = data["network_runtime"]  # auto: OpenVINO on the CPU where installed
+    assert runtime["name"] == ("openvino" if openvino_available() else "torch")
+    assert runtime["precision"] in {"fp32", "bf16"}
     # Faces changed, the rest of the frame is the plain upscale (lossless encode: crf 0).
     middle_plain, middle_ours = plain_frames[28].astype(int), our_frames[28].astype(int)
     changed = np.abs(middle_plain - middle_ours).max(axis=2) > 2
@@ -109,7 +113,7 @@ def test_paste_is_subpixel_exact_with_a_bicubic_network(tmp_path, face_model_env
         BicubicNet(net.config),
         info,
         4,
-        FaceOptions(smooth_lag=2),
+        FaceOptions(smooth_lag=2, runtime="torch"),  # a stand-in module: torch runs it as is
         torch.device("cpu"),
     )
     boxes: dict[int, list] = {}  # frame index -> the landmark boxes of the faces it pasted
@@ -223,7 +227,7 @@ def test_crop_paste_covers_the_whole_crop_mesh_paste_only_the_face(tmp_path, fac
             CheckerNet(net.config),
             info,
             4,
-            FaceOptions(smooth_lag=2, paste=mode),
+            FaceOptions(smooth_lag=2, paste=mode, runtime="torch"),  # a stand-in module
             torch.device("cpu"),
         )
         last = list(stage(iter(frames)))[-1]

@@ -18,10 +18,12 @@ def test_stage_leaves_threads_and_the_callers_network_alone(tmp_path) -> None:
     before_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        stage = FaceStage(model, net, info, 4, FaceOptions(threads=0), torch.device("cpu"))
+        stage = FaceStage(
+            model, net, info, 4, FaceOptions(threads=0, runtime="torch"), torch.device("cpu")
+        )
         assert torch.get_num_threads() == 1
-        assert net.training and not stage.network.training
-        assert stage.network is not net
+        assert net.training and not stage.runtime.network.training
+        assert stage.runtime.network is not net
     finally:
         torch.set_num_threads(before_threads)
 

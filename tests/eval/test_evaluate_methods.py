@@ -43,3 +43,15 @@ def test_multi_frame_weights_are_also_run_alone(tmp_path: Path, face_model) -> N
     assert "--skip-one-frame" in both.command_line() and "--registration box" in both.command_line()
     single, _, _ = build_methods(replace(options, weights=one))
     assert [m.name for m in single][1:] == [METHOD_OURS]
+
+
+def test_the_network_runtime_is_reported_and_reproduced(tmp_path: Path, face_model) -> None:
+    one = _weights(tmp_path / "one.safetensors", 1)
+    options = EvaluateOptions((tmp_path,), tmp_path / "r", 4, weights=one, device="cpu")
+    _, settings, _ = build_methods(options)
+    assert settings["network runtime"] in {"torch fp32", "openvino fp32", "openvino bf16"}
+    assert "--runtime" not in options.command_line()
+    on_torch = replace(options, runtime="torch")
+    _, settings, _ = build_methods(on_torch)
+    assert settings["network runtime"] == "torch fp32"
+    assert "--runtime torch" in on_torch.command_line()
