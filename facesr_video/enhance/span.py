@@ -108,6 +108,7 @@ class FrameSpan:
     stop_pts: int | None
     frames: int  # frames kept
     shift: int = 0
+    previous_pts: int | None = None  # the frame before `feed_pts` (None: there is none)
 
 
 def positions(index: FrameIndex, span: TimeSpan) -> tuple[int, int]:
@@ -131,9 +132,7 @@ def frame_span(
     `shift`: kept frames move so that the first one is at 0."""
     feed = max(0, first - needs.warmup)
     feed -= feed % max(1, needs.align)
-    # One decoded frame before the first fed one gives that frame the duration a whole run
-    # would give it (the step from its predecessor, when the container has none).
-    seek = index.keyframe_at_or_before(max(0, feed - 1))
+    seek = index.keyframe_at_or_before(feed)
     stop = end + needs.lookahead
     pts = index.pts
     return FrameSpan(
@@ -145,6 +144,7 @@ def frame_span(
         stop_pts=int(pts[stop]) if stop < len(index) else None,
         frames=end - first,
         shift=int(pts[first]) if shift else 0,
+        previous_pts=int(pts[feed - 1]) if feed > 0 else None,
     )
 
 
@@ -178,7 +178,7 @@ def span_frames(
 def _fed(decoder: VideoDecoder, span: FrameSpan) -> Iterator[Frame]:
     """Decoded frames from the warm-up to the look-ahead's end, each with the duration a whole
     run's encoder would give it (its own, else the step from the frame before)."""
-    previous: int | None = None
+    previous = span.previous_pts
     for frame in decoder:
         if span.stop_pts is not None and frame.pts >= span.stop_pts:
             return

@@ -35,6 +35,9 @@ def test_frame_span_starts_decoding_at_a_keyframe_before_the_warmup(tmp_path: Pa
     assert span.seek_pts == pts[20]  # the keyframe at or before frame 27
     assert (span.first_pts, span.end_pts, span.stop_pts) == (pts[35], pts[50], pts[54])
     assert span.frames == 15 and span.shift == 0
+    on_keyframe = frame_span(index, 30, 40, StageNeeds())  # the plain path: no warm-up
+    assert on_keyframe.seek_pts == on_keyframe.feed_pts == pts[30]
+    assert on_keyframe.previous_pts == pts[29]  # its step when the container gives no duration
     whole = frame_span(index, 0, 60, StageNeeds(warmup=7, lookahead=4))
     assert (whole.seek_pts, whole.end_pts, whole.stop_pts) == (pts[0], None, None)
 
