@@ -158,11 +158,18 @@ def enhance_command(
         None,
         parser=time_option,
         metavar="TIME",
+        min=0.0,
+        show_default="the first frame",
         help="Process from TIME (s or HH:MM:SS.fff); "
         "the output starts at 0 with the audio packets of the span.",
     ),
     end: float | None = typer.Option(
-        None, parser=time_option, metavar="TIME", help="Process up to TIME (exclusive)."
+        None,
+        parser=time_option,
+        metavar="TIME",
+        min=0.0,
+        show_default="the end",
+        help="Process up to TIME (exclusive).",
     ),
     warmup: int = typer.Option(
         WARMUP, min=0, help="Frames run and dropped before --start or a segment (face state)."
