@@ -6,8 +6,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 import torch
 
@@ -16,35 +14,10 @@ from facesr_video.enhance import prepare
 from facesr_video.enhance.face_stage import FaceOptions
 from facesr_video.enhance.run import EnhanceOptions, build_face_stage
 from tests.conftest import ICT_NPZ, require
+from tests.video.clips import write_coded_clip
 
 CLEAN = "sam-light-x4.safetensors"
 COMPRESSED = "sam-light-x4-compressed.safetensors"
-
-
-def _frames(count: int = 12, size: tuple[int, int] = (72, 96)) -> list[np.ndarray]:
-    """A lit gradient with a moving disc: coded about as cheaply as real footage."""
-    h, w = size
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    frames = []
-    for t in range(count):
-        disc = ((x - 20 - 3 * t) ** 2 + (y - h / 2) ** 2) < 12**2
-        base = 60 + 120 * x / w + 40 * y / h
-        rgb = np.stack([base, base * 0.8, base * 0.6], -1) + 50 * disc[..., None]
-        frames.append(np.clip(rgb, 0, 255).astype(np.uint8))
-    return frames
-
-
-def _write(path: Path, codec: str, options: dict[str, str], pix_fmt: str) -> Path:
-    frames = _frames()
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=25)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = pix_fmt
-        stream.options = options
-        for rgb in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 @pytest.fixture
@@ -88,8 +61,8 @@ def _build(src: Path, quality: str = "auto", quiet: bool = True) -> None:
 def test_auto_picks_the_network_for_the_inputs_coding(
     tmp_path: Path, weights_dir: Path, loaded: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    coded = _write(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p")
-    lossless = _write(tmp_path / "ffv1.mkv", "ffv1", {}, "yuv444p")
+    coded = write_coded_clip(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p")
+    lossless = write_coded_clip(tmp_path / "ffv1.mkv", "ffv1", {}, "yuv444p")
     _build(coded, quiet=False)
     assert loaded[-1] == weights_dir / COMPRESSED
     note = capsys.readouterr().err
@@ -102,8 +75,8 @@ def test_auto_picks_the_network_for_the_inputs_coding(
 def test_explicit_choices_override_the_stream(
     tmp_path: Path, weights_dir: Path, loaded: list[Path]
 ) -> None:
-    coded = _write(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p")
-    lossless = _write(tmp_path / "ffv1.mkv", "ffv1", {}, "yuv444p")
+    coded = write_coded_clip(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p")
+    lossless = write_coded_clip(tmp_path / "ffv1.mkv", "ffv1", {}, "yuv444p")
     _build(coded, "clean")
     assert loaded[-1] == weights_dir / CLEAN
     _build(lossless, "compressed")
@@ -114,7 +87,7 @@ def test_the_clean_network_where_none_ships_for_compressed_input(
     tmp_path: Path, weights_dir: Path, loaded: list[Path]
 ) -> None:
     (weights_dir / COMPRESSED).unlink()
-    _build(_write(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p"))
+    _build(write_coded_clip(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p"))
     assert loaded[-1] == weights_dir / CLEAN
 
 
@@ -128,7 +101,7 @@ def test_the_clean_network_where_none_ships_for_compressed_input(
 def test_unknown_choices_are_one_line_usage_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, words: str
 ) -> None:
-    src = _write(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p")
+    src = write_coded_clip(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p")
     out = tmp_path / "out.mp4"
     code = main(["enhance", str(src), str(out), "--scale", "4", flag, value])
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]

@@ -211,3 +211,30 @@ def break_video_block(src: Path, dst: Path, where: float) -> Path:
     data[size_at : size_at + length] = ((1 << (8 * length - length)) | largest).to_bytes(length)
     dst.write_bytes(bytes(data))
     return dst
+
+
+def smooth_frames(count: int = 12, size: tuple[int, int] = (72, 96)) -> list[np.ndarray]:
+    """A lit gradient with a moving disc: content a codec codes about as cheaply as footage."""
+    h, w = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    frames = []
+    for t in range(count):
+        disc = ((x - 20 - 3 * t) ** 2 + (y - h / 2) ** 2) < 12**2
+        base = 60 + 120 * x / w + 40 * y / h
+        rgb = np.stack([base, base * 0.8, base * 0.6], -1) + 50 * disc[..., None]
+        frames.append(np.clip(rgb, 0, 255).astype(np.uint8))
+    return frames
+
+
+def write_coded_clip(path: Path, codec: str, options: dict[str, str], pix_fmt: str) -> Path:
+    """smooth_frames() coded with `codec` (e.g. libx264 {"crf": "30"}, or ffv1 for lossless)."""
+    frames = smooth_frames()
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = pix_fmt
+        stream.options = options
+        for rgb in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        out.mux(stream.encode())
+    return path
