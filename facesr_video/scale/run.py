@@ -83,6 +83,8 @@ def enhance_in_segments(
     check_options(options)
     if options.faces is not None and options.faces.debug_overlay is not None:
         raise InputError("--debug-overlay is written by a single process", "use --workers 1")
+    if options.compare is not None:
+        raise InputError("--compare is written by a single process", "use --workers 1")
     device = options.faces.device if options.faces is not None else "cpu"
     engine = engine or make_engine(scale, device)
     started = time.perf_counter()
