@@ -67,7 +67,9 @@ def enhance(
         `faces="largest"`, `strength=0.8`, `codec="libx265"`, `crf=20`, `preset="fast"`,
         `device="cuda"`, `weights=PATH`, `quiet=True` (no progress or summary on stderr),
         `overwrite=True`, `report=PATH`, `compare=PATH` (side-by-side video), `recursive=True`
-        (descend into folders). They are the fields of `facesr_video.enhance.run.EnhanceOptions`
+        (descend into folders), `start=`/`end=` (seconds or "HH:MM:SS.fff": a span of the
+        video), `workers=N` and `engine="ray"` (one video cut into segments processed in
+        parallel, as `--workers`). They are the fields of `facesr_video.enhance.run.EnhanceOptions`
         and `facesr_video.enhance.face_stage.FaceOptions`.
 
     Returns an `EnhanceSummary` (frames, faces_enhanced, tracks, stage_seconds, seconds, fps,

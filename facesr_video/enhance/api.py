@@ -11,17 +11,21 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facesr_video.enhance.batch import BatchSummary, enhance_batch
 from facesr_video.enhance.options import make_options
 from facesr_video.enhance.run import EnhanceOptions, EnhanceSummary
 from facesr_video.enhance.run import enhance as enhance_video
+from facesr_video.enhance.span import TimeSpan, parse_time
 from facesr_video.enhance.still import enhance_still, is_still
 from facesr_video.errors import InputError
 from facesr_video.progress import Progress
 
 PathLike = str | os.PathLike[str]
+
+if TYPE_CHECKING:
+    from facesr_video.scale.run import ScaleOptions
 
 
 def enhance_file(options: EnhanceOptions, shared: Progress | None = None) -> EnhanceSummary:
@@ -60,13 +64,23 @@ def enhance(
     """`facesr_video.enhance` (documented there): keywords checked and turned into options."""
     options = dict(options)
     recursive = bool(options.pop("recursive", False))
+    spread = _spread_options(options)
+    _span_option(options)
     if out_dir is not None and output is not None:
         raise TypeError("enhance() takes output= or out_dir=, not both")
-    if isinstance(input, str | os.PathLike):
-        if out_dir is None:
-            if output is None:
-                raise TypeError("enhance() needs output= (one file) or out_dir= (a folder)")
-            return enhance_file(make_options(input, output, scale, options))
+    one_file = isinstance(input, str | os.PathLike)
+    if one_file and out_dir is None:
+        if output is None:
+            raise TypeError("enhance() needs output= (one file) or out_dir= (a folder)")
+        single = make_options(input, output, scale, options)
+        if spread.parallel:
+            from facesr_video.scale.run import run_parallel
+
+            return run_parallel([Path(input), Path(output)], None, single, spread)
+        return enhance_file(single)
+    if spread.parallel:
+        raise InputError("workers= and engine= split one video", "give one input and output=")
+    if one_file:
         inputs = [Path(input)]
     elif out_dir is None:
         raise TypeError("enhance() with a list of inputs needs out_dir=")
@@ -74,3 +88,29 @@ def enhance(
         inputs = [Path(p) for p in input]
     template = make_options(Path(), Path(), scale, options)
     return enhance_batch(inputs, Path(out_dir), template, enhance_file, recursive)
+
+
+def _spread_options(options: dict[str, Any]) -> ScaleOptions:
+    """workers=, engine=, ray_address=, gpus_per_worker= (the command's --workers...), taken out
+    of `options`: one video cut into segments processed in parallel (facesr_video/scale)."""
+    from facesr_video.scale.run import ScaleOptions
+
+    names = ("workers", "engine", "ray_address", "gpus_per_worker")
+    return ScaleOptions(**{name: options.pop(name) for name in names if name in options})
+
+
+def _span_option(options: dict[str, Any]) -> None:
+    """start= and end= (seconds, or "MM:SS" / "HH:MM:SS.fff" strings) -> options["span"]."""
+    if "start" not in options and "end" not in options:
+        return
+    start, end = (_seconds(options.pop(name, None)) for name in ("start", "end"))
+    options["span"] = TimeSpan(start or 0.0, end)
+
+
+def _seconds(value: float | str | None) -> float | None:
+    if value is None or isinstance(value, int | float):
+        return value
+    try:
+        return parse_time(str(value))
+    except ValueError:
+        raise InputError(f"not a time: {value!r}", "give seconds or HH:MM:SS[.fff]") from None

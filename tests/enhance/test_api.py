@@ -73,3 +73,19 @@ def test_import_stays_light_and_the_name_stays_the_function() -> None:
         "assert enhance.__module__ == 'facesr_video'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_time_range_and_workers_as_keywords(tmp_path: Path) -> None:
+    """start=/end= take seconds or clock strings; workers= splits one video like --workers."""
+    pts = [3000 * i for i in range(30)]  # 30 frames at 30 frames/s (time base 1/90000)
+    clip = write_clip(tmp_path / "long.mp4", pts)
+    ranged = facesr_video.enhance(clip, tmp_path / "r.mp4", 2, start="0:00.5", end=0.8, **PLAIN)
+    assert ranged.frames == 9 and read_video(tmp_path / "r.mp4").times[0] == 0
+    one = facesr_video.enhance(clip, tmp_path / "one.mp4", 2, **PLAIN)
+    two = facesr_video.enhance(clip, tmp_path / "two.mp4", 2, workers=2, **PLAIN)
+    assert one.frames == two.frames == 30
+    assert read_video(tmp_path / "one.mp4").times == read_video(tmp_path / "two.mp4").times
+    with pytest.raises(InputError, match="split one video"):
+        facesr_video.enhance([clip], out_dir=tmp_path / "d", workers=2, **PLAIN)
+    with pytest.raises(InputError, match="not a time"):
+        facesr_video.enhance(clip, tmp_path / "x.mp4", 2, start="soon", **PLAIN)
