@@ -79,4 +79,3 @@ def evaluate_in_processes(
         on_progress=lambda frames: progress.update(task, completed=frames),
         on_result=finished,
     )
-

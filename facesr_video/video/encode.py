@@ -182,9 +182,7 @@ class VideoWriter:
             )
             self._stream = self._add_video_stream()
             if self.audio_from is not None:
-                self._audio = AudioPassthrough(
-                    self.audio_from, self._container, self.audio_window
-                )
+                self._audio = AudioPassthrough(self.audio_from, self._container, self.audio_window)
                 self.audio_plans = self._audio.plans
                 self.audio_repairs = self._audio.repairs
         except BaseException:
