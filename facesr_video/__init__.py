@@ -81,5 +81,9 @@ def enhance(
     one-line message saying what to do (`error.one_line()`).
     """
     from facesr_video.enhance import api
+    from facesr_video.scale.run import SPREAD_KEYWORDS, enhance_from_keywords
 
+    if any(key in options for key in SPREAD_KEYWORDS):
+        one_file = out_dir is None and isinstance(input, str | _os.PathLike)
+        return enhance_from_keywords(input if one_file else None, output, scale, options)  # type: ignore[arg-type]
     return api.enhance(input, output, scale, out_dir, options)

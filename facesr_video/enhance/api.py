@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from facesr_video.enhance.batch import BatchSummary, enhance_batch
 from facesr_video.enhance.options import make_options
@@ -23,9 +23,6 @@ from facesr_video.errors import InputError
 from facesr_video.progress import Progress
 
 PathLike = str | os.PathLike[str]
-
-if TYPE_CHECKING:
-    from facesr_video.scale.run import ScaleOptions
 
 
 def enhance_file(options: EnhanceOptions, shared: Progress | None = None) -> EnhanceSummary:
@@ -64,22 +61,14 @@ def enhance(
     """`facesr_video.enhance` (documented there): keywords checked and turned into options."""
     options = dict(options)
     recursive = bool(options.pop("recursive", False))
-    spread = _spread_options(options)
-    _span_option(options)
+    span_option(options)
     if out_dir is not None and output is not None:
         raise TypeError("enhance() takes output= or out_dir=, not both")
     one_file = isinstance(input, str | os.PathLike)
     if one_file and out_dir is None:
         if output is None:
             raise TypeError("enhance() needs output= (one file) or out_dir= (a folder)")
-        single = make_options(input, output, scale, options)
-        if spread.parallel:
-            from facesr_video.scale.run import run_parallel
-
-            return run_parallel([Path(input), Path(output)], None, single, spread)
-        return enhance_file(single)
-    if spread.parallel:
-        raise InputError("workers= and engine= split one video", "give one input and output=")
+        return enhance_file(make_options(input, output, scale, options))
     if one_file:
         inputs = [Path(input)]
     elif out_dir is None:
@@ -90,16 +79,7 @@ def enhance(
     return enhance_batch(inputs, Path(out_dir), template, enhance_file, recursive)
 
 
-def _spread_options(options: dict[str, Any]) -> ScaleOptions:
-    """workers=, engine=, ray_address=, gpus_per_worker= (the command's --workers...), taken out
-    of `options`: one video cut into segments processed in parallel (facesr_video/scale)."""
-    from facesr_video.scale.run import ScaleOptions
-
-    names = ("workers", "engine", "ray_address", "gpus_per_worker")
-    return ScaleOptions(**{name: options.pop(name) for name in names if name in options})
-
-
-def _span_option(options: dict[str, Any]) -> None:
+def span_option(options: dict[str, Any]) -> None:
     """start= and end= (seconds, or "MM:SS" / "HH:MM:SS.fff" strings) -> options["span"]."""
     if "start" not in options and "end" not in options:
         return

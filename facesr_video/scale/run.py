@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from facesr_video.enhance.run import EnhanceOptions, EnhanceSummary, check_options, write_report
 from facesr_video.enhance.span import frame_span, positions, stage_needs
@@ -183,3 +183,24 @@ def _say(
     lines = [p.describe() for p in joined.audio_plans if p.action == "transcode"]
     for line in [*lines, note, summary.one_line()]:
         stderr_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+SPREAD_KEYWORDS = ("workers", "engine", "ray_address", "gpus_per_worker")
+"""The Python API's keywords for --workers, --engine, --ray-address, --gpus-per-worker."""
+
+
+def enhance_from_keywords(
+    input: Path | str | None, output: Path | str | None, scale: int, options: dict[str, Any]
+) -> EnhanceSummary:
+    """`facesr_video.enhance(IN, OUT, workers=N, ...)`: one video in parallel segments
+    (`input` None: the call named many inputs or a folder, which segments do not take)."""
+    from facesr_video.enhance.api import span_option
+    from facesr_video.enhance.options import make_options
+
+    options = dict(options)
+    spread = ScaleOptions(**{k: options.pop(k) for k in SPREAD_KEYWORDS if k in options})
+    span_option(options)
+    if input is None or output is None:
+        raise InputError("workers= and engine= split one video", "give one input and output=")
+    template = make_options(input, output, scale, options)
+    return run_parallel([Path(input), Path(output)], None, template, spread)
