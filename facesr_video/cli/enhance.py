@@ -237,7 +237,7 @@ def enhance_command(
         faces=face_options,
         report=report,
         compare=compare,
-        span=None if start is None and end is None else TimeSpan(start or 0.0, end),
+        span=TimeSpan.between(start, end),
         warmup=warmup,
     )
     spread = ScaleOptions(workers, engine, ray_address, gpus_per_worker)

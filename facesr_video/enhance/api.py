@@ -81,10 +81,9 @@ def enhance(
 
 def span_option(options: dict[str, Any]) -> None:
     """start= and end= (seconds, or "MM:SS" / "HH:MM:SS.fff" strings) -> options["span"]."""
-    if "start" not in options and "end" not in options:
-        return
-    start, end = (_seconds(options.pop(name, None)) for name in ("start", "end"))
-    options["span"] = TimeSpan(start or 0.0, end)
+    if "start" in options or "end" in options:
+        start, end = (_seconds(options.pop(name, None)) for name in ("start", "end"))
+        options["span"] = TimeSpan.between(start, end)
 
 
 def _seconds(value: float | str | None) -> float | None:

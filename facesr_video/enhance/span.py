@@ -53,6 +53,11 @@ class TimeSpan:
     start: float = 0.0
     end: float | None = None
 
+    @classmethod
+    def between(cls, start: float | None, end: float | None) -> TimeSpan | None:
+        """The span of --start/--end as given (None: neither given, the whole video)."""
+        return None if start is None and end is None else cls(start or 0.0, end)
+
     def __post_init__(self) -> None:
         if self.end is not None and self.end <= self.start:
             raise InputError(
