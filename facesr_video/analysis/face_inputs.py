@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from facesr_video.analysis.motion import NeighbourMotion, face_motion
@@ -17,11 +18,25 @@ from facesr_video.analysis.priors import render_face_priors
 from facesr_video.analysis.sequence import AnalysedFrame, FaceState
 from facesr_video.errors import ModelError
 from facesr_video.morph.face_model import FaceModel
+from facesr_video.morph.fit import FaceFit
 from facesr_video.render.layout import prior_layout
 from facesr_video.timing import StageTimes
 
 Neighbours = Sequence[AnalysedFrame[Any] | None]
 """The analysed frames around the current one (None where there is none)."""
+
+PRIOR_SOURCES = ("fitted", "generic", "zero")
+"""What the network is given as priors: the face's own fit (what enhance does); the model's mean
+face in the fitted pose and lighting, identity and expression zeroed (does the network use *this*
+face, or only a face-shaped layout?); or zeros (what the network makes of no priors at all). The
+last two are evaluate's controls."""
+
+
+def generic_fit(fit: FaceFit) -> FaceFit:
+    """The same pose, camera and lighting with the model's mean identity and expression."""
+    return fit.replace(
+        identity=np.zeros_like(fit.identity), expression=np.zeros_like(fit.expression)
+    )
 
 
 @dataclass(frozen=True)
@@ -62,10 +77,13 @@ class FaceInputs:
         registration: str,
         device: torch.device,
         times: StageTimes,
+        source: str = "fitted",
     ) -> None:
+        if source not in PRIOR_SOURCES:
+            raise ValueError(f"priors source must be one of {PRIOR_SOURCES}, got {source!r}")
         self.model, self.network_scale, self.channels = model, network_scale, channels
         self.uses_coeffs, self.registration = uses_coeffs, registration
-        self.device, self.times = device, times
+        self.device, self.times, self.source = device, times, source
 
     def for_frame(
         self, faces: Sequence[FaceState], neighbours: Neighbours | None = None
@@ -117,9 +135,12 @@ class FaceInputs:
     def render(self, faces: list[FaceState]) -> list[RenderedFace]:
         """The priors of faces of one crop size (one batch), one RenderedFace each."""
         started = time.perf_counter()
+        fits = [f.fit for f in faces]
+        if self.source == "generic":
+            fits = [generic_fit(fit) for fit in fits]
         priors = render_face_priors(
             self.model,
-            [f.fit for f in faces],
+            fits,
             [f.alignment for f in faces],
             self.network_scale,
             self.device,
@@ -130,6 +151,9 @@ class FaceInputs:
         elif self.channels:
             maps = priors.maps[:, self.channels]
         coeffs = priors.coefficients if self.uses_coeffs else None
+        if self.source == "zero":
+            maps = None if maps is None else torch.zeros_like(maps)
+            coeffs = None if coeffs is None else torch.zeros_like(coeffs)
         self.times.add("render", time.perf_counter() - started)
         return [
             RenderedFace(

@@ -29,6 +29,12 @@ def evaluate_command(
     no_smoothing_too: bool = typer.Option(
         False, "--no-smoothing-too", help="Also evaluate ours with raw per-frame fits."
     ),
+    prior_controls: bool = typer.Option(
+        False,
+        "--prior-controls",
+        help="Also evaluate ours given the mean face's priors in each face's pose "
+        "(ours-generic-priors) and zero priors (ours-zero-priors): what the priors add.",
+    ),
     face_model: Path | None = typer.Option(
         None, help="3D face model (.npz); default: installed, or $FACESR_FACE_MODEL."
     ),
@@ -99,6 +105,7 @@ def evaluate_command(
             weights=weights,
             weights_no_priors=weights_no_priors,
             no_smoothing_too=no_smoothing_too,
+            prior_controls=prior_controls,
             face_model=face_model,
             device=device,
             min_face=min_face,

@@ -83,6 +83,9 @@ class FaceOptions:
     registration: str = "mesh"  # mesh | box (the face boxes alone: the ablation)
     # Weight of the previous frame's detail where the face's crops agree (stabilise.py; 0: off).
     stabilise: float = STRENGTH
+    # Priors given to the network (face_inputs.PRIOR_SOURCES): the face's own fit; evaluate's
+    # controls give the mean face in the same pose, or zeros.
+    priors: str = "fitted"
 
 
 @dataclass
@@ -175,6 +178,7 @@ class FaceStage:
             options.registration,
             device,
             self.times,
+            source=options.priors,
         )
         self.tracks: dict[int, TrackReport] = {}
         self.faces_enhanced = 0

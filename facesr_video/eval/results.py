@@ -21,6 +21,8 @@ METHOD_NO_PRIORS = "ours-no-priors"
 METHOD_NO_SMOOTHING = "ours-no-smoothing"
 METHOD_ONE_FRAME = "ours-1-frame"  # a multi-frame network given no neighbours
 METHOD_SINGLE_FRAME = "ours-single-frame"  # other weights, trained single-frame
+METHOD_GENERIC_PRIORS = "ours-generic-priors"  # the mean face's priors in the fitted pose
+METHOD_ZERO_PRIORS = "ours-zero-priors"  # the same network given zero priors
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) pixels
 

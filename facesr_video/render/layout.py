@@ -9,7 +9,8 @@ Layout "priors-v1", maps (B, 13, H, W) float32 at the output crop size, aligned 
 |       |            | forward); surfaces facing the camera have normal_z < 0         |         |
 | 6     | depth      | relative depth in the face: 1 at the nearest vertex, 0 at the  | [0, 1]  |
 |       |            | farthest; 0 outside the face (read it with `mask`)             |         |
-| 7     | mask       | coverage: 1 where the face mesh covers the pixel centre        | {0, 1}  |
+| 7     | mask       | coverage: 1 where the face mesh covers the pixel centre (a     | [0, 1]  |
+|       |            | fraction at the rim when rendered small and resized up)        |         |
 | 8-12  | part_*     | skin, brows, eyes, nose, lips: vertex one-hot labels           | [0, 1]  |
 |       |            | interpolated; they sum to `mask` (background = 1 - mask)       |         |
 

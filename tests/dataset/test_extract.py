@@ -82,8 +82,11 @@ def test_samples_have_the_store_shapes_and_layout(run) -> None:
         assert s.priors.shape == (layout.num_channels, 4 * n, 4 * n)
         assert s.priors.dtype == np.float16
         assert s.coeffs.shape == (layout.num_coefficients,) and np.isfinite(s.coeffs).all()
+        # Coverage, rendered at the low-resolution size and resized up: 0 or 1 but for a rim
+        # at the silhouette.
         mask = s.priors[layout.index("mask")].astype(np.float32)
-        assert set(np.unique(mask)) <= {0.0, 1.0}
+        assert mask.min() >= 0.0 and mask.max() <= 1.0
+        assert np.isin(mask, (0.0, 1.0)).mean() > 0.8
         assert 0.15 < mask.mean() < 0.9  # a face, not nothing and not the whole crop
 
 

@@ -10,7 +10,8 @@ import pytest
 from facesr_video.dataset.degrade.bicubic import downscale
 from facesr_video.dataset.degrade.h264 import H264Stream
 from facesr_video.eval.clips import list_clips, original_frames
-from facesr_video.eval.evaluate import H264_CRF, EvaluateOptions, evaluated_input_quality
+from facesr_video.eval.evaluate import H264_CRF, EvaluateOptions
+from facesr_video.eval.methods import evaluated_input_quality
 from facesr_video.video.quality import classify
 
 CLIP = Path(__file__).resolve().parents[2].parent / "shared/data/videos/whitehouse/wh_obama_01.mp4"

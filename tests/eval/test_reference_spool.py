@@ -11,8 +11,9 @@ import pytest
 
 from facesr_video.enhance.background import upscale_frames
 from facesr_video.eval.clips import list_clips
-from facesr_video.eval.evaluate import EvaluateOptions, MethodSpec, _ClipRun
+from facesr_video.eval.evaluate import EvaluateOptions, _ClipRun
 from facesr_video.eval.identity import IdentityEncoder
+from facesr_video.eval.methods import MethodSpec
 from facesr_video.eval.reference import ReferenceFace, ReferenceFrame, ReferenceSpool
 from facesr_video.video.decode import Frame
 from tests.video.clips import write_clip
