@@ -19,6 +19,11 @@ from typing import Any
 
 PRIOR_MODES = ("none", "render", "all")
 SCALES = (2, 4, 8)
+UPSAMPLERS = ("progressive", "direct")
+"""How features reach the output size: `progressive`, the paper's conv + pixel shuffle x2 per
+octave (most of the network's cost at x4 and x8, convolutions at 2x and 4x the input size), or
+`direct`, one convolution at the input size to 3*S^2 channels shuffled to the output (ESPCN, as
+efficient SR networks do): about half the work of sam-light at x4."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class SAMConfig:
     # t-k..t+k); 1 is the single-frame network of the paper.
     frames: int = 1
     fusion_channels: int = 24
+    upsampler: str = "progressive"
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
@@ -52,6 +58,8 @@ class SAMConfig:
             raise ValueError("prior_mode 'all' needs coeff_dim > 0")
         if self.frames < 1 or self.frames % 2 == 0:
             raise ValueError(f"frames must be an odd window size (1, 3, 5, ...), got {self.frames}")
+        if self.upsampler not in UPSAMPLERS:
+            raise ValueError(f"upsampler must be one of {UPSAMPLERS}, got {self.upsampler!r}")
         names = ("channels", "num_groups", "blocks_per_group", "cond_channels", "reduction")
         for name in names + ("fusion_channels",):
             if getattr(self, name) <= 0:
@@ -96,6 +104,9 @@ class SAMConfig:
 VARIANTS: dict[str, SAMConfig] = {
     "sam-tiny": SAMConfig(channels=16, num_groups=1, blocks_per_group=2, cond_channels=16),
     "sam-light": SAMConfig(channels=32, num_groups=2, blocks_per_group=2, cond_channels=32),
+    "sam-light-direct": SAMConfig(
+        channels=32, num_groups=2, blocks_per_group=2, cond_channels=32, upsampler="direct"
+    ),
     "sam-medium": SAMConfig(channels=48, num_groups=3, blocks_per_group=2, cond_channels=48),
     "sam-base": SAMConfig(channels=64, num_groups=4, blocks_per_group=4, cond_channels=48),
 }

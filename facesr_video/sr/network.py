@@ -180,6 +180,23 @@ class Upsampler(nn.Sequential):
         super().__init__(*layers)
 
 
+def output_layers(channels: int, scale: int, upsampler: str) -> tuple[nn.Module, nn.Module]:
+    """(upsample, tail): features (B, C, h, w) -> residual (B, 3, S*h, S*w), the tail started
+    small so that the network starts close to bicubic (stable early training)."""
+    if upsampler == "direct":
+        upsample: nn.Module = nn.Identity()
+        conv = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
+        tail: nn.Module = nn.Sequential(conv, nn.PixelShuffle(scale))
+    else:
+        upsample = Upsampler(channels, scale)
+        conv = nn.Conv2d(channels, 3, 3, padding=1)
+        tail = conv
+    with torch.no_grad():
+        conv.weight.mul_(0.1)
+        conv.bias.zero_()
+    return upsample, tail
+
+
 class SAMNet(nn.Module):
     """Face SR guided by 3D priors. Fully convolutional; LR sizes must be multiples of 8."""
 
@@ -192,12 +209,7 @@ class SAMNet(nn.Module):
         self.fusion = NeighbourFusion(c, config.fusion_channels) if config.neighbours > 0 else None
         self.groups = nn.ModuleList(ResidualGroup(config) for _ in range(config.num_groups))
         self.body_conv = nn.Conv2d(c, c, 3, padding=1)
-        self.upsample = Upsampler(c, config.scale)
-        self.tail = nn.Conv2d(c, 3, 3, padding=1)
-        # Start close to bicubic: a small output layer keeps early training stable.
-        with torch.no_grad():
-            self.tail.weight.mul_(0.1)
-            self.tail.bias.zero_()
+        self.upsample, self.tail = output_layers(c, config.scale, config.upsampler)
 
     def forward(
         self,

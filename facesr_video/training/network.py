@@ -64,17 +64,19 @@ def load_init(model: SAMNet, path: Path, config: SAMConfig, train_config: TrainC
         raise InputError(f"--init weights not found: {path}", hint="check the path")
     start, info = load_model(path)
     parent = replace(config, frames=1, fusion_channels=info.config.fusion_channels)
-    other_scale = replace(info.config, scale=config.scale) == config
-    if other_scale:
-        # Another factor's network: every tensor of the same shape is taken (the body, the
-        # first upsampling stage); the condition net's input and the other stages start anew.
+    other_output = replace(info.config, scale=config.scale, upsampler=config.upsampler) == config
+    if other_output and info.config != config:
+        # Another factor's or upsampler's network: every tensor of the same name and shape is
+        # taken (the body, a shared upsampling stage); the condition net's input and the output
+        # layers that differ start anew.
         own = model.state_dict()
         shared = {
             k: v for k, v in start.state_dict().items() if k in own and own[k].shape == v.shape
         }
         model.load_state_dict(shared, strict=False)
         taken = f"{len(shared)}/{len(own)} tensors taken"
-        say(train_config, f"--init from x{info.config.scale}: {taken}")
+        origin = f"x{info.config.scale} {info.config.upsampler}"
+        say(train_config, f"--init from {origin}: {taken}")
         return
     if info.config != config and info.config != parent:
         raise ModelError(

@@ -89,3 +89,19 @@ def test_create_model_by_name_with_overrides() -> None:
     assert model.config.channels == VARIANTS["sam-light"].channels
     with pytest.raises(ModelError, match="unknown model"):
         create_model("sam-huge")
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_direct_upsampler_gives_the_same_shapes_for_less_work(scale: int) -> None:
+    progressive = SAMNet(SAMConfig(scale=scale, **SMALL)).eval()
+    direct = SAMNet(SAMConfig(scale=scale, upsampler="direct", **SMALL)).eval()
+    lr = torch.rand(1, 3, 16, 16)
+    out = direct(lr)
+    assert out.shape == progressive(lr).shape == (1, 3, 16 * scale, 16 * scale)
+    bicubic = torch.nn.functional.interpolate(lr, scale_factor=scale, mode="bicubic")
+    assert (out - bicubic).abs().mean() < 0.05  # starts near bicubic too
+    # No convolution runs above the input size: the output layer is one conv then a shuffle.
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in direct.upsample.modules())
+    with pytest.raises(ValueError, match="upsampler"):
+        SAMConfig(upsampler="nearest")
+    assert SAMConfig.from_json(direct.config.to_json()) == direct.config

@@ -203,6 +203,25 @@ def test_init_starts_from_given_weights_and_refuses_another_config(tmp_path: Pat
         train(store, 4, tmp_path / "d", replace(frozen, init=str(tmp_path / "missing")))
 
 
+def test_init_from_another_upsampler_takes_the_body(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s")
+    progressive, _ = load_model(train(store, 4, tmp_path / "a", replace(TINY, steps=3)).weights)
+    frozen = replace(
+        TINY,
+        model="sam-light-direct",
+        steps=2,
+        lr=0.0,
+        init=str(tmp_path / "a" / "model.safetensors"),
+    )
+    direct, _ = load_model(train(store, 4, tmp_path / "b", frozen).weights)
+    assert direct.config.upsampler == "direct"
+    body = [k for k in direct.state_dict() if k.startswith(("groups.", "cond_net.", "head."))]
+    assert body
+    for name in body:
+        assert torch.allclose(direct.state_dict()[name], progressive.state_dict()[name]), name
+    assert direct.state_dict()["tail.0.weight"].shape[0] == 3 * 4 * 4
+
+
 def test_exported_weights_are_the_ema_not_the_last_step(tmp_path: Path) -> None:
     store = make_store(tmp_path / "s")
     run = train(store, 4, tmp_path / "run", replace(TINY, steps=12, ema_decay=0.9))
