@@ -14,6 +14,7 @@ from facesr_video.cli.options import finite_in, float_option
 from facesr_video.cli.state import cli_state
 from facesr_video.errors import InputError
 from facesr_video.render.layout import LAYOUT_VERSION
+from facesr_video.sr.config import VARIANTS
 from facesr_video.training.config import TrainConfig, TrainingDiverged
 from facesr_video.training.loop import train
 
@@ -41,7 +42,7 @@ def train_command(
     model: str = typer.Option(
         DEFAULTS.model,
         "--model",
-        help="Network variant (sam-tiny, sam-light, sam-medium, sam-base).",
+        help=f"Network variant ({', '.join(VARIANTS)}).",
     ),
     steps: int = typer.Option(DEFAULTS.steps, "--steps", min=1, help="Total optimiser steps."),
     batch_size: int = typer.Option(
