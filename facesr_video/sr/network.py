@@ -2,10 +2,11 @@
 
 LR crop -> shallow conv -> residual groups of spatial attention blocks (SFT -> conv + channel
 attention -> SFT -> conv, residual), each group with its own skip, a long skip over the body ->
-pixel-shuffle upsampler -> residual added to the bicubic upscale of the LR crop. The prior maps
-arrive at the HR crop size; a small condition net brings them to LR resolution with pixel
-unshuffle (cheap: no convolution ever runs at HR size) and mixes in the coefficient vector as a
-few broadcast planes (the paper's feature transform). Every SFT layer reads that shared condition.
+pixel-shuffle upsampler -> residual added to the bicubic upscale of the LR crop (sr/bicubic.py).
+The prior maps arrive at the HR crop size; a small condition net brings them to LR resolution
+with pixel unshuffle (cheap: no convolution ever runs at HR size) and mixes in the coefficient
+vector as a few broadcast planes (the paper's feature transform). Every SFT layer reads that
+shared condition.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facesr_video.errors import ModelError
+from facesr_video.sr.bicubic import BicubicUpscale
 from facesr_video.sr.config import VARIANTS, SAMConfig
 
 
@@ -210,6 +212,7 @@ class SAMNet(nn.Module):
         self.groups = nn.ModuleList(ResidualGroup(config) for _ in range(config.num_groups))
         self.body_conv = nn.Conv2d(c, c, 3, padding=1)
         self.upsample, self.tail = output_layers(c, config.scale, config.upsampler)
+        self.bicubic = BicubicUpscale(config.scale)
 
     def forward(
         self,
@@ -240,10 +243,7 @@ class SAMNet(nn.Module):
             h = group(h, cond)
         h = shallow + self.body_conv(h)
         residual = self.tail(self.upsample(h))
-        base = F.interpolate(
-            lr, scale_factor=self.config.scale, mode="bicubic", align_corners=False
-        )
-        return base + residual
+        return self.bicubic(lr) + residual
 
     def _check_inputs(
         self, lr: torch.Tensor, priors: torch.Tensor | None, coeffs: torch.Tensor | None

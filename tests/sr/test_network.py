@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from facesr_video.errors import ModelError
+from facesr_video.sr.bicubic import BicubicUpscale
 from facesr_video.sr.config import VARIANTS, SAMConfig
 from facesr_video.sr.network import SAMNet, count_parameters, create_model
 
@@ -105,3 +106,11 @@ def test_direct_upsampler_gives_the_same_shapes_for_less_work(scale: int) -> Non
     with pytest.raises(ValueError, match="upsampler"):
         SAMConfig(upsampler="nearest")
     assert SAMConfig.from_json(direct.config.to_json()) == direct.config
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_bicubic_as_a_convolution_equals_interpolate(scale: int) -> None:
+    x = torch.rand(2, 3, 8, 24)
+    want = torch.nn.functional.interpolate(x, scale_factor=scale, mode="bicubic")
+    torch.testing.assert_close(BicubicUpscale(scale)(x), want, atol=2e-6, rtol=0)
+    assert not BicubicUpscale(scale).state_dict()  # nothing saved with the weights

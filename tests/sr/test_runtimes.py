@@ -299,3 +299,16 @@ def test_disk_cache_is_read_back_and_rebuilt_when_corrupt(
     assert converted == [True]  # rebuilt, and written again
     fresh_process()
     assert openvino_runtime._read_graph(xml, 3) is not None
+
+
+@needs_openvino
+def test_a_changed_network_code_is_never_served_an_old_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facesr_video.sr.runtimes import openvino_runtime
+
+    signature = ("lr", "priors", "coeffs")
+    before = openvino_runtime.graph_file(tmp_path, "weights", signature)
+    assert openvino_runtime.graph_file(tmp_path, "weights", signature) == before
+    monkeypatch.setattr(openvino_runtime, "network_code_digest", lambda: "another forward pass")
+    assert openvino_runtime.graph_file(tmp_path, "weights", signature) != before

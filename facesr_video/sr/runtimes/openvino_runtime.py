@@ -184,11 +184,22 @@ def default_cache_dir() -> Path:
     return cache_dir() / "openvino"
 
 
+def network_code_digest() -> str:
+    """Digest of the source that defines the network's graph: a changed forward pass converts
+    afresh even where the weights are the same."""
+    from facesr_video.sr import bicubic, network
+
+    sources = [Path(module.__file__).read_bytes() for module in (network, bicubic)]
+    return hashlib.sha256(b"\0".join(sources)).hexdigest()
+
+
 def graph_file(cache_dir: Path, digest: str, signature: tuple[str, ...]) -> Path:
-    """Where the IR of these weights and inputs lives: the key also names the OpenVINO version,
-    so an upgrade converts afresh instead of reading an older converter's graph."""
+    """Where the IR of these weights and inputs lives: the key also names the network's code and
+    the OpenVINO version, so an upgrade of either converts afresh instead of reading a stale
+    graph."""
     version = _openvino().get_version()
-    key = hashlib.sha256("|".join([digest, *signature, version]).encode()).hexdigest()
+    parts = [digest, *signature, version, network_code_digest()]
+    key = hashlib.sha256("|".join(parts).encode()).hexdigest()
     return Path(cache_dir) / f"sam-{key[:32]}.xml"
 
 
