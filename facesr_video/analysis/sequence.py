@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from facesr_video.analysis.blas import single_threaded_blas
 from facesr_video.analysis.face_tracks import AnalyzerConfig, AnalyzerStats, FaceAnalyzer
 from facesr_video.faces.align import Alignment, align, align_native
 from facesr_video.faces.observation import FaceObservation
@@ -108,6 +109,7 @@ class SequenceAnalyser(Generic[Payload]):
     """Push frames in order; get analysed frames back `lag` frames later (and at `finish`)."""
 
     def __init__(self, model: FaceModel, config: AnalysisConfig | None = None) -> None:
+        single_threaded_blas()  # small solves: BLAS threads only spin (analysis/blas.py)
         self.model = model
         self.config = config or AnalysisConfig()
         self.face_analyzer = FaceAnalyzer(self.config.faces)
