@@ -19,11 +19,12 @@ from typing import Any
 
 PRIOR_MODES = ("none", "render", "all")
 SCALES = (2, 4, 8)
-UPSAMPLERS = ("progressive", "direct")
+UPSAMPLERS = ("progressive", "hybrid", "direct")
 """How features reach the output size: `progressive`, the paper's conv + pixel shuffle x2 per
-octave (most of the network's cost at x4 and x8, convolutions at 2x and 4x the input size), or
+octave (most of the network's cost at x4 and x8: convolutions at 2x, 4x and 8x the input size);
 `direct`, one convolution at the input size to 3*S^2 channels shuffled to the output (ESPCN, as
-efficient SR networks do): about half the work of sam-light at x4."""
+efficient SR networks do); `hybrid`, the progressive first octave, then one convolution to the
+output at twice the input size (a third of sam-light's work at x4 and x8 is left out)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ VARIANTS: dict[str, SAMConfig] = {
     "sam-light": SAMConfig(channels=32, num_groups=2, blocks_per_group=2, cond_channels=32),
     "sam-light-direct": SAMConfig(
         channels=32, num_groups=2, blocks_per_group=2, cond_channels=32, upsampler="direct"
+    ),
+    "sam-light-hybrid": SAMConfig(
+        channels=32, num_groups=2, blocks_per_group=2, cond_channels=32, upsampler="hybrid"
     ),
     "sam-medium": SAMConfig(channels=48, num_groups=3, blocks_per_group=2, cond_channels=48),
     "sam-base": SAMConfig(channels=64, num_groups=4, blocks_per_group=4, cond_channels=48),

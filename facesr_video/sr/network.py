@@ -185,10 +185,14 @@ class Upsampler(nn.Sequential):
 def output_layers(channels: int, scale: int, upsampler: str) -> tuple[nn.Module, nn.Module]:
     """(upsample, tail): features (B, C, h, w) -> residual (B, 3, S*h, S*w), the tail started
     small so that the network starts close to bicubic (stable early training)."""
-    if upsampler == "direct":
-        upsample: nn.Module = nn.Identity()
-        conv = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
-        tail: nn.Module = nn.Sequential(conv, nn.PixelShuffle(scale))
+    if upsampler in ("direct", "hybrid"):
+        # hybrid: the first octave as the progressive upsampler makes it (same parameter names,
+        # so a progressive network's first stage starts it), the rest in one shuffle.
+        first = 2 if upsampler == "hybrid" else 1
+        upsample: nn.Module = Upsampler(channels, first) if first > 1 else nn.Identity()
+        rest = scale // first
+        conv = nn.Conv2d(channels, 3 * rest * rest, 3, padding=1)
+        tail: nn.Module = nn.Sequential(conv, nn.PixelShuffle(rest))
     else:
         upsample = Upsampler(channels, scale)
         conv = nn.Conv2d(channels, 3, 3, padding=1)

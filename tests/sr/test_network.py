@@ -114,3 +114,14 @@ def test_bicubic_as_a_convolution_equals_interpolate(scale: int) -> None:
     want = torch.nn.functional.interpolate(x, scale_factor=scale, mode="bicubic")
     torch.testing.assert_close(BicubicUpscale(scale)(x), want, atol=2e-6, rtol=0)
     assert not BicubicUpscale(scale).state_dict()  # nothing saved with the weights
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_hybrid_upsampler_keeps_the_first_progressive_octave(scale: int) -> None:
+    progressive = SAMNet(SAMConfig(scale=scale, **SMALL)).eval()
+    hybrid = SAMNet(SAMConfig(scale=scale, upsampler="hybrid", **SMALL)).eval()
+    lr = torch.rand(1, 3, 16, 16)
+    assert hybrid(lr).shape == (1, 3, 16 * scale, 16 * scale)
+    first = {k: v.shape for k, v in hybrid.state_dict().items() if k.startswith("upsample.")}
+    assert first == {k: progressive.state_dict()[k].shape for k in first}
+    assert set(first) == {"upsample.0.weight", "upsample.0.bias"}
