@@ -78,12 +78,14 @@ class FaceInputs:
         device: torch.device,
         times: StageTimes,
         source: str = "fitted",
+        memory_format: torch.memory_format = torch.channels_last,
     ) -> None:
         if source not in PRIOR_SOURCES:
             raise ValueError(f"priors source must be one of {PRIOR_SOURCES}, got {source!r}")
         self.model, self.network_scale, self.channels = model, network_scale, channels
         self.uses_coeffs, self.registration = uses_coeffs, registration
         self.device, self.times, self.source = device, times, source
+        self.memory_format = memory_format  # what the network's runtime reads maps in
 
     def for_frame(
         self, faces: Sequence[FaceState], neighbours: Neighbours | None = None
@@ -144,6 +146,7 @@ class FaceInputs:
             [f.alignment for f in faces],
             self.network_scale,
             self.device,
+            memory_format=self.memory_format,
         )
         maps = None
         if self.channels == list(range(priors.maps.shape[1])):

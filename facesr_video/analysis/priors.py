@@ -103,10 +103,12 @@ def render_face_priors(
     device: torch.device | str = "cpu",
     backend: Backend = "auto",
     detail: int = RENDER_DETAIL,
+    memory_format: torch.memory_format = torch.channels_last,
 ) -> PriorMaps:
     """Prior maps (B, C, S*n, S*n) and coefficients (B, D) for faces sharing one crop size n,
     rasterised at `detail`*n (1 <= detail <= S, dividing S) and resized up to S*n (bilinear;
-    the returned raster is the one at `detail`*n)."""
+    the returned raster is the one at `detail`*n), in the `memory_format` the network's
+    runtime reads without a copy."""
     sizes = {a.crop_size for a in alignments}
     if len(sizes) != 1 or len(fits) != len(alignments) or not fits:
         raise ValueError(f"need one or more faces of one crop size, got sizes {sorted(sizes)}")
@@ -133,13 +135,15 @@ def render_face_priors(
         coefficients=coefficients,
         backend=backend,
     )
-    return resized(priors, crop * scale)
+    return resized(priors, crop * scale, memory_format)
 
 
-def resized(priors: PriorMaps, size: int) -> PriorMaps:
+def resized(
+    priors: PriorMaps, size: int, memory_format: torch.memory_format = torch.channels_last
+) -> PriorMaps:
     """The maps resized to (size, size) by bilinear interpolation (pixel centres kept, as
-    `Alignment.scaled` maps them), still in channels-last memory."""
-    if priors.maps.shape[-1] == size:
-        return priors
-    maps = F.interpolate(priors.maps, size=(size, size), mode="bilinear", align_corners=False)
-    return replace(priors, maps=maps.contiguous(memory_format=torch.channels_last))
+    `Alignment.scaled` maps them), in `memory_format` (the resize writes it: no extra copy)."""
+    maps = priors.maps.contiguous(memory_format=memory_format)  # small: before the resize
+    if maps.shape[-1] != size:
+        maps = F.interpolate(maps, size=(size, size), mode="bilinear", align_corners=False)
+    return replace(priors, maps=maps.contiguous(memory_format=memory_format))

@@ -179,6 +179,7 @@ class FaceStage:
             device,
             self.times,
             source=options.priors,
+            memory_format=self.runtime.layout,
         )
         self.tracks: dict[int, TrackReport] = {}
         self.faces_enhanced = 0

@@ -103,5 +103,11 @@ def test_priors_rendered_small_and_resized_match_the_full_render(model, portrait
     assert (a & b).sum() / (a | b).sum() > 0.95
     assert (full.maps - small.maps).abs().mean() < 0.02
     assert small.raster.tri_id.shape[-1] == face.alignment.crop_size
+    # In the layout the network's runtime reads (OpenVINO: plain NCHW), without a later copy.
+    plain = render_face_priors(
+        model, [face.fit], [face.alignment], 4, memory_format=torch.contiguous_format
+    )
+    assert plain.maps.is_contiguous()
+    torch.testing.assert_close(plain.maps, small.maps)
     with pytest.raises(ValueError, match="detail"):
         render_face_priors(model, [face.fit], [face.alignment], 4, detail=3)

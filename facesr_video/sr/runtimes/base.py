@@ -72,11 +72,14 @@ class Runtime(Protocol):
     """A loaded network behind one verb: `forward(inputs) -> (B, 3, S*h, S*w)` float32.
 
     `name` is the backend ("torch", "openvino"); `precision` the arithmetic it really uses
-    ("fp32", "fp16", "bf16"), after any fallback. The output is not clamped, as SAMNet's.
+    ("fp32", "fp16", "bf16"), after any fallback; `layout` the memory format its image inputs
+    are read in without a copy (callers that make them can make them so). The output is not
+    clamped, as SAMNet's.
     """
 
     name: str
     precision: str
+    layout: torch.memory_format
 
     def forward(self, inputs: NetworkInputs) -> torch.Tensor: ...
 

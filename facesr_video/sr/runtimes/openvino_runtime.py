@@ -254,6 +254,7 @@ class OpenVINORuntime:
     """`forward(inputs)` through OpenVINO on the CPU, compiled per batch bucket and crop size."""
 
     name = "openvino"
+    layout = torch.contiguous_format  # numpy arrays in NCHW order
 
     def __init__(
         self,
