@@ -210,23 +210,40 @@ class FaceStage:
                     ready = analyser.push(frame.index, frame.rgb, frame)
                     self._sync_analysis_times()
                     for analysed, neighbours in window.push(ready):
-                        priors = self.render_ahead(analysed, neighbours)
-                        in_flight.append(
-                            worker.submit(self.enhance_frame, analysed, neighbours, priors)
-                        )
+                        in_flight.append(worker.submit(*self._prepared(analysed, neighbours)))
                     while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
                         yield in_flight.popleft().result()
                 ready = window.push(analyser.finish()) + window.finish()
                 for analysed, neighbours in ready:
-                    priors = self.render_ahead(analysed, neighbours)
-                    in_flight.append(
-                        worker.submit(self.enhance_frame, analysed, neighbours, priors)
-                    )
+                    in_flight.append(worker.submit(*self._prepared(analysed, neighbours)))
                 while in_flight:
                     yield in_flight.popleft().result()
             finally:
                 for future in in_flight:
                     future.cancel()
+
+    def _prepared(
+        self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame]
+    ) -> tuple[
+        Callable[..., Frame],
+        AnalysedFrame[Frame],
+        Window[Frame],
+        dict[int, RenderedFace],
+        np.ndarray,
+    ]:
+        """The worker's call for a frame, with everything that needs no network made here on
+        the analysis thread: the faces' priors and the upscaled background (the worker, which
+        runs the network, is the busier of the two)."""
+        priors = self.render_ahead(analysed, neighbours)
+        return self.enhance_frame, analysed, neighbours, priors, self.upscaled(analysed)
+
+    def upscaled(self, analysed: AnalysedFrame[Frame]) -> np.ndarray:
+        """The frame upscaled by the background method (the plain path's output), timed as
+        part of "blend"."""
+        started = time.perf_counter()
+        output = np.asarray(upscale_frame(analysed.payload.rgb, self.scale, self.background))
+        self.times.add("blend", time.perf_counter() - started)
+        return output
 
     def _sync_analysis_times(self) -> None:
         if self.analyser is not None:
@@ -246,14 +263,14 @@ class FaceStage:
         analysed: AnalysedFrame[Frame],
         neighbours: Window[Frame] = (),
         rendered: dict[int, RenderedFace] | None = None,
+        upscaled: np.ndarray | None = None,
     ) -> Frame:
         """The upscaled frame with its faces super-resolved and blended in; `neighbours` are the
         analysed frames at `self.offsets` (None where there is none); `rendered`: the faces'
-        priors from `render_ahead` (rendered here when not given)."""
+        priors from `render_ahead` and `upscaled` the background from `upscaled` (both made here
+        when not given)."""
         frame = analysed.payload
-        started = time.perf_counter()
-        output = upscale_frame(frame.rgb, self.scale, self.background)
-        self.times.add("blend", time.perf_counter() - started)
+        output = self.upscaled(analysed) if upscaled is None else upscaled
         active: list[tuple[FaceState, float]] = []
         seen = set()
         for face in analysed.faces:
