@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
-    print(f"{'variant':<12}{'mode':<8}{'case':<14}{'params':>10}{'ms/face':>10}{'x bicubic':>11}")
+    print(f"{'variant':<18}{'mode':<8}{'case':<14}{'params':>10}{'ms/face':>10}{'x bicubic':>11}")
     for scale, n in CASES:
         lr = torch.rand(1, 3, n, n)
         priors = torch.rand(1, MAPS, n * scale, n * scale)
@@ -66,7 +66,7 @@ def main() -> None:
             args.repeats,
         )
         case = f"x{scale} {n}->{n * scale}"
-        print(f"{'bicubic':<12}{'-':<8}{case:<14}{0:>10}{bicubic:>10.2f}{1.0:>11.1f}")
+        print(f"{'bicubic':<18}{'-':<8}{case:<14}{0:>10}{bicubic:>10.2f}{1.0:>11.1f}")
         for name in args.variants:
             for mode in ("none", "all"):
                 model = create_model(name, scale=scale)
@@ -77,7 +77,7 @@ def main() -> None:
                         lambda m=model, p=priors, c=coeffs, x=lr: m(x, p, c), args.repeats
                     )
                 params = count_parameters(model)
-                line = f"{name:<12}{mode:<8}{case:<14}{params:>10}{ms:>10.2f}{ms / bicubic:>11.0f}"
+                line = f"{name:<18}{mode:<8}{case:<14}{params:>10}{ms:>10.2f}{ms / bicubic:>11.0f}"
                 if args.channels_last:
                     line += channels_last_columns(model, lr, priors, coeffs, ms, args.repeats)
                 print(line)
