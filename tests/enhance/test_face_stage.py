@@ -119,10 +119,15 @@ def test_paste_is_subpixel_exact_with_a_bicubic_network(tmp_path, face_model_env
     boxes: dict[int, list] = {}  # frame index -> the landmark boxes of the faces it pasted
     enhance_frame = stage.enhance_frame
 
-    def recording(analysed, neighbours=(), rendered=None):
+    def recording(analysed, neighbours=(), rendered=None, upscaled=None):
         boxes[analysed.index] = [face.observation.box for face in analysed.faces]
+        # Priors and background come made from the analysis thread.
         assert rendered is not None and set(rendered) == {f.track_id for f in analysed.faces}
-        return enhance_frame(analysed, neighbours, rendered)
+        assert upscaled is not None and upscaled.shape[:2] == (
+            4 * analysed.payload.rgb.shape[0],
+            4 * analysed.payload.rgb.shape[1],
+        )
+        return enhance_frame(analysed, neighbours, rendered, upscaled)
 
     stage.enhance_frame = recording
     frames = list(VideoDecoder(SAMPLE))[:12]
