@@ -58,9 +58,9 @@ def test_no_trust_across_a_cut_and_a_face_may_leave(monkeypatch) -> None:
     enhance_frame, neighbour_inputs = stage.enhance_frame, stage._neighbour_inputs
     current: list[int] = []
 
-    def recording_frame(analysed, neighbours=(), rendered=None):
+    def recording_frame(analysed, neighbours=(), rendered=None, upscaled=None):
         current[:] = [analysed.index]
-        return enhance_frame(analysed, neighbours, rendered)
+        return enhance_frame(analysed, neighbours, rendered, upscaled)
 
     def recording_inputs(lr_crops, faces, neighbours, motion=None):
         assert motion is not None  # computed ahead on the analysis thread
