@@ -219,6 +219,38 @@ def _as_batch_matrix(matrix: np.ndarray | torch.Tensor, batch: int) -> np.ndarra
     return np.broadcast_to(m, (batch, 2, 3))
 
 
+_SHIFT_PADDING = {"zeros": "constant", "border": "replicate"}
+
+
+def whole_pixel_shifts(src_from_dst: np.ndarray) -> list[tuple[int, int]] | None:
+    """(dx, dy) per map when every map (B, 2, 3) only moves by whole pixels, else None.
+
+    `align_native` crops are such shifts (at any scale), so cutting a crop out of a frame and
+    pasting its SR back are copies, exact and much cheaper than sampling every pixel."""
+    linear = src_from_dst[:, :, :2]
+    shift = src_from_dst[:, :, 2]
+    if not np.allclose(linear, np.eye(2), rtol=0.0, atol=1e-9):
+        return None
+    whole = np.round(shift)
+    if not np.allclose(shift, whole, rtol=0.0, atol=1e-6):
+        return None
+    return [(int(dx), int(dy)) for dx, dy in whole]
+
+
+def _shifted(
+    image: torch.Tensor, dx: int, dy: int, out_size: tuple[int, int], padding_mode: str
+) -> torch.Tensor:
+    """image (C, H, W) read at (x + dx, y + dy) for every output pixel -> (1, C, h, w)."""
+    _, height, width = image.shape
+    out_h, out_w = out_size
+    left, top = max(0, -dx), max(0, -dy)
+    right, bottom = max(0, dx + out_w - width), max(0, dy + out_h - height)
+    x0, y0 = dx + left, dy + top
+    if left or top or right or bottom:
+        image = F.pad(image[None], (left, right, top, bottom), mode=_SHIFT_PADDING[padding_mode])[0]
+    return image[None, :, y0 : y0 + out_h, x0 : x0 + out_w]
+
+
 def _sample(
     image: torch.Tensor,
     src_from_dst: np.ndarray,
@@ -227,6 +259,14 @@ def _sample(
     padding_mode: str,
 ) -> torch.Tensor:
     """Sample image (B, C, H, W) at src_from_dst (B, 2, 3) of every output pixel -> (B, C, h, w)."""
+    shifts = whole_pixel_shifts(src_from_dst)
+    if shifts is not None and padding_mode in _SHIFT_PADDING:
+        return torch.cat(
+            [
+                _shifted(image[b], dx, dy, out_size, padding_mode)
+                for b, (dx, dy) in enumerate(shifts)
+            ]
+        )
     batch, _, height, width = image.shape
     out_h, out_w = out_size
     ys, xs = np.meshgrid(

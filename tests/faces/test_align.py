@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -198,3 +199,22 @@ def test_native_alignment_copies_pixels_and_pastes_on_whole_pixels() -> None:
     similar = align(landmarks, 48)
     centre = similar.frame_from_crop @ np.array([23.5, 23.5, 1.0])
     assert np.all(np.abs(centre - (np.array([x0, y0]) + 23.5)) <= 0.5)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
+def test_whole_pixel_shifts_are_copies_equal_to_sampling(mode, padding_mode, monkeypatch):
+    import facesr_video.faces.align as align_module
+
+    image = torch.rand(3, 3, 20, 30)
+    # Inside, across each border and wholly outside: what cutting native crops and pasting
+    # them back meets near the frame's edges.
+    maps = np.array([[[1, 0, -s[0]], [0, 1, -s[1]]] for s in [(4, -3), (-12, 9), (40, 50)]])
+    assert align_module.whole_pixel_shifts(align_module.invert_affine(maps)) is not None
+    fast = warp_affine(image, maps, (16, 24), mode=mode, padding_mode=padding_mode)
+    monkeypatch.setattr(align_module, "_SHIFT_PADDING", {})  # sampling every pixel instead
+    slow = warp_affine(image, maps, (16, 24), mode=mode, padding_mode=padding_mode)
+    torch.testing.assert_close(fast, slow, atol=1e-5, rtol=0)
+    turned = maps.astype(np.float64)
+    turned[0, 0, 1] = 0.01
+    assert align_module.whole_pixel_shifts(align_module.invert_affine(turned)) is None
