@@ -14,6 +14,7 @@ from facesr_video.enhance.prepare import (
     check_model_matches_weights,
     check_weights,
     installed_weights,
+    shipped_role,
 )
 from facesr_video.errors import ModelError
 from facesr_video.morph import ict_registry
@@ -26,6 +27,7 @@ from facesr_video.morph.install import (
     resolve_face_model_path,
 )
 from facesr_video.progress import make_progress
+from facesr_video.sr.weights import read_info
 
 models_app = typer.Typer(help="List, install and check the face model and network weights.")
 app.add_typer(models_app, name="models")
@@ -55,7 +57,19 @@ def list_models(
     if not weights:
         typer.echo(f"network weights: none in {WEIGHTS_DIR}")
     for path in weights:
-        typer.echo(f"network weights: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        typer.echo(f"network weights: {path} ({path.stat().st_size / 1e6:.1f} MB){_about(path)}")
+
+
+def _about(path: Path) -> str:
+    """ "; x4, compressed input: direct output, priors all": what a listed file is for and is."""
+    try:
+        info = read_info(path)
+    except (ModelError, OSError, ValueError):
+        return "; unreadable (run `facesr-video models check`)"
+    role = shipped_role(path)
+    config = info.config
+    what = f"{config.upsampler} output, priors {config.prior_mode}"
+    return f"; {role}: {what}" if role else f"; x{config.scale}, {what}"
 
 
 @models_app.command("check")

@@ -44,6 +44,17 @@ def shipped_weights(scale: int, quality: InputQuality = "clean") -> Path:
     return next((c for c in candidates if c.is_file()), candidates[-1])
 
 
+def shipped_role(path: Path) -> str | None:
+    """What `enhance` uses a shipped weights file for ("x4 default", "x4, compressed input"),
+    from its name; None for a file under any other name."""
+    for scale in FACE_SCALES:
+        if Path(path).name == _shipped_file(scale).name:
+            return f"x{scale} default"
+        if Path(path).name == _shipped_file(scale, "compressed").name:
+            return f"x{scale}, compressed input"
+    return None
+
+
 def installed_weights() -> list[Path]:
     """Every weights file in facesr_video/weights/ (what `models list` and `models check` see)."""
     return sorted(WEIGHTS_DIR.glob("*.safetensors")) if WEIGHTS_DIR.is_dir() else []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from facesr_video.cli import main
@@ -55,3 +57,18 @@ def test_env_and_option_override(cache, capsys, ict_model_path, monkeypatch, tmp
 def test_install_from_missing_path(cache, capsys, tmp_path):
     code, _, err = _run(capsys, "install", "--from", str(tmp_path / "nowhere"))
     assert code == 2 and "not found" in err
+
+
+def test_list_says_what_each_weights_file_is_for(capsys, ict_model_path, monkeypatch):
+    from facesr_video.enhance.prepare import shipped_role
+
+    assert shipped_role(Path("sam-light-x4.safetensors")) == "x4 default"
+    assert shipped_role(Path("x/sam-light-x8-compressed.safetensors")) == "x8, compressed input"
+    assert shipped_role(Path("mine.safetensors")) is None
+    monkeypatch.setenv(ENV_FACE_MODEL, str(ict_model_path))
+    code, out, _ = _run(capsys, "list")
+    lines = [line for line in out.splitlines() if line.startswith("network weights:")]
+    assert code == 0 and lines
+    for line in lines:
+        name = Path(line.split()[2]).name
+        assert f"; {shipped_role(Path(name))}: " in line and " output, priors " in line
