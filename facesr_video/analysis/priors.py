@@ -145,6 +145,6 @@ def resized(
     """The maps resized to (size, size) by bilinear interpolation (pixel centres kept, as
     `Alignment.scaled` maps them), in `memory_format` (the resize writes it: no extra copy)."""
     maps = priors.maps.contiguous(memory_format=memory_format)  # small: before the resize
-    if maps.shape[-1] != size:
+    if maps.shape[-1] != size:  # the resize writes its input's memory format
         maps = F.interpolate(maps, size=(size, size), mode="bilinear", align_corners=False)
-    return replace(priors, maps=maps.contiguous(memory_format=memory_format))
+    return replace(priors, maps=maps)

@@ -61,7 +61,8 @@ def list_models(
 
 
 def _about(path: Path) -> str:
-    """ "; x4, compressed input: direct output, priors all": what a listed file is for and is."""
+    """What a listed weights file is for and is, as a suffix of its line, e.g.
+    "; x4, compressed input: direct output, priors all"."""
     try:
         info = read_info(path)
     except (ModelError, OSError, ValueError):

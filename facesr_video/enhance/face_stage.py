@@ -210,38 +210,33 @@ class FaceStage:
                     ready = analyser.push(frame.index, frame.rgb, frame)
                     self._sync_analysis_times()
                     for analysed, neighbours in window.push(ready):
-                        in_flight.append(worker.submit(*self._prepared(analysed, neighbours)))
+                        in_flight.append(self._submit(worker, analysed, neighbours))
                     while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
                         yield in_flight.popleft().result()
                 ready = window.push(analyser.finish()) + window.finish()
                 for analysed, neighbours in ready:
-                    in_flight.append(worker.submit(*self._prepared(analysed, neighbours)))
+                    in_flight.append(self._submit(worker, analysed, neighbours))
                 while in_flight:
                     yield in_flight.popleft().result()
             finally:
                 for future in in_flight:
                     future.cancel()
 
-    def _prepared(
-        self, analysed: AnalysedFrame[Frame], neighbours: Window[Frame]
-    ) -> tuple[
-        Callable[..., Frame],
-        AnalysedFrame[Frame],
-        Window[Frame],
-        dict[int, RenderedFace],
-        np.ndarray,
-    ]:
-        """The worker's call for a frame, with everything that needs no network made here on
-        the analysis thread: the faces' priors and the upscaled background (the worker, which
-        runs the network, is the busier of the two)."""
+    def _submit(
+        self, worker: ThreadPoolExecutor, analysed: AnalysedFrame[Frame], neighbours: Window[Frame]
+    ) -> Future[Frame]:
+        """Hand a frame to the worker with everything that needs no network made here on the
+        analysis thread: the faces' priors and the upscaled background (the worker, which runs
+        the network, is the busier of the two)."""
         priors = self.render_ahead(analysed, neighbours)
-        return self.enhance_frame, analysed, neighbours, priors, self.upscaled(analysed)
+        background = self.upscaled(analysed)
+        return worker.submit(self.enhance_frame, analysed, neighbours, priors, background)
 
     def upscaled(self, analysed: AnalysedFrame[Frame]) -> np.ndarray:
         """The frame upscaled by the background method (the plain path's output), timed as
         part of "blend"."""
         started = time.perf_counter()
-        output = np.asarray(upscale_frame(analysed.payload.rgb, self.scale, self.background))
+        output = upscale_frame(analysed.payload.rgb, self.scale, self.background)
         self.times.add("blend", time.perf_counter() - started)
         return output
 

@@ -25,9 +25,7 @@ from facesr_video import __version__
 from facesr_video.dataset.degrade.bicubic import DEGRADATION, downscale
 from facesr_video.dataset.degrade.h264 import H264Stream
 from facesr_video.enhance.face_stage import PASTE_MODES
-from facesr_video.enhance.prepare import (
-    FACE_SCALES,
-)
+from facesr_video.enhance.prepare import FACE_SCALES
 from facesr_video.enhance.stabilise import STRENGTH
 from facesr_video.errors import InputError, OutputError
 from facesr_video.eval.clips import EvalClip, list_clips, original_frames
