@@ -43,9 +43,9 @@ def generic_fit(fit: FaceFit) -> FaceFit:
 class RenderedFace:
     """One face's (or one batch's) inputs from the renderer, as the network takes them."""
 
-    maps: torch.Tensor | None  # (B, C, S*n, S*n) the channels the network reads; None: none
+    maps: torch.Tensor | None  # (B, C, n, n) the channels the network reads; None: none
     coeffs: torch.Tensor | None  # (B, D) when the network reads coefficients
-    coverage: torch.Tensor  # (B, 1, S*n, S*n) the mesh's coverage (for the paste mask)
+    coverage: torch.Tensor  # (B, 1, n, n) the mesh's coverage (for the paste mask)
     motion: NeighbourMotion | None = None  # to the neighbour frames (multi-frame networks)
 
 
@@ -146,7 +146,9 @@ class FaceInputs:
             [f.alignment for f in faces],
             self.network_scale,
             self.device,
+            detail=1,  # at the crop's own size: the network upscales them as it reads them
             memory_format=self.memory_format,
+            upscale=False,
         )
         maps = None
         if self.channels == list(range(priors.maps.shape[1])):

@@ -4,7 +4,9 @@ The fit lives in low-resolution frame pixels; the crop of the network's output i
 low-resolution crop upscaled by S. A vertex's pixel in that crop is therefore
 crop_from_frame (at scale S) applied to its projection in the frame upscaled by S, with the
 pixel-centre convention x_S = S * x + (S - 1) / 2 of `Alignment.scaled`. The maps are rasterised
-at a smaller scale of the same convention (`RENDER_DETAIL`) and resized up to the output crop.
+at a smaller scale of the same convention (`RENDER_DETAIL`) and resized up to the output crop
+(bilinear); enhance keeps them at the crop's own size, and the network reads them as that upscale
+without making it (sr/bilinear.py).
 """
 
 from __future__ import annotations
@@ -105,11 +107,13 @@ def render_face_priors(
     backend: Backend = "auto",
     detail: int = RENDER_DETAIL,
     memory_format: torch.memory_format = torch.channels_last,
+    upscale: bool = True,
 ) -> PriorMaps:
     """Prior maps (B, C, S*n, S*n) and coefficients (B, D) for faces sharing one crop size n,
     rasterised at `detail`*n (1 <= detail <= S, dividing S) and resized up to S*n (bilinear;
     the returned raster is the one at `detail`*n), in the `memory_format` the network's
-    runtime reads without a copy."""
+    runtime reads without a copy. upscale=False returns the maps as rasterised (the network
+    reads maps at n x n as their bilinear upscale without making it)."""
     sizes = {a.crop_size for a in alignments}
     if len(sizes) != 1 or len(fits) != len(alignments) or not fits:
         raise ValueError(f"need one or more faces of one crop size, got sizes {sorted(sizes)}")
@@ -136,6 +140,8 @@ def render_face_priors(
         coefficients=coefficients,
         backend=backend,
     )
+    if not upscale:
+        return replace(priors, maps=priors.maps.contiguous(memory_format=memory_format))
     return resized(priors, crop * scale, memory_format)
 
 

@@ -38,6 +38,7 @@ from facesr_video.errors import ModelError
 from facesr_video.faces.align import paste, warp_affine
 from facesr_video.faces.overlay import draw_overlay
 from facesr_video.morph.face_model import FaceModel
+from facesr_video.sr.bilinear import upscaled_block_mean
 from facesr_video.sr.neighbours import NeighbourInputs, warp_neighbours
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.runtimes import NetworkInputs, create_runtime
@@ -46,6 +47,18 @@ from facesr_video.timing import StageTimes
 from facesr_video.video.decode import Frame
 
 IN_FLIGHT = 2  # analysed frames queued for the SR worker
+
+
+@dataclass
+class ThreadLoad:
+    """Seconds each side of the face path has been busy. The background upscale needs neither
+    the analysis nor the network, so it goes to the side with less to do: which one that is
+    depends on the runtime, the scale and the footage (OpenVINO's network leaves the analysis
+    thread the busier one; torch's leaves the worker)."""
+
+    analysis: float = 0.0
+    worker: float = 0.0
+
 
 STAGES = ("decode", "detect", "fit", "smooth", "render", "motion", "sr", "blend", "encode")
 
@@ -170,6 +183,7 @@ class FaceStage:
         )
         self.analyser: SequenceAnalyser[Frame] | None = None
         self.times = StageTimes(STAGES)
+        self.load = ThreadLoad()
         self.inputs = FaceInputs(
             model,
             self.network_scale,
@@ -209,6 +223,7 @@ class FaceStage:
                         break
                     ready = analyser.push(frame.index, frame.rgb, frame)
                     self._sync_analysis_times()
+                    self.load.analysis += time.perf_counter() - started
                     for analysed, neighbours in window.push(ready):
                         in_flight.append(self._submit(worker, analysed, neighbours))
                     while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
@@ -225,12 +240,26 @@ class FaceStage:
     def _submit(
         self, worker: ThreadPoolExecutor, analysed: AnalysedFrame[Frame], neighbours: Window[Frame]
     ) -> Future[Frame]:
-        """Hand a frame to the worker with everything that needs no network made here on the
-        analysis thread: the faces' priors and the upscaled background (the worker, which runs
-        the network, is the busier of the two)."""
+        """Hand a frame to the worker with the faces' priors made here on the analysis thread,
+        and the upscaled background too while the worker is the busier of the two."""
+        started = time.perf_counter()
         priors = self.render_ahead(analysed, neighbours)
-        background = self.upscaled(analysed)
-        return worker.submit(self.enhance_frame, analysed, neighbours, priors, background)
+        background = self.upscaled(analysed) if self.load.worker > self.load.analysis else None
+        self.load.analysis += time.perf_counter() - started
+        return worker.submit(self._timed_enhance, analysed, neighbours, priors, background)
+
+    def _timed_enhance(
+        self,
+        analysed: AnalysedFrame[Frame],
+        neighbours: Window[Frame],
+        rendered: dict[int, RenderedFace],
+        upscaled: np.ndarray | None,
+    ) -> Frame:
+        started = time.perf_counter()
+        try:
+            return self.enhance_frame(analysed, neighbours, rendered, upscaled)
+        finally:
+            self.load.worker += time.perf_counter() - started
 
     def upscaled(self, analysed: AnalysedFrame[Frame]) -> np.ndarray:
         """The frame upscaled by the background method (the plain path's output), timed as
@@ -356,7 +385,7 @@ class FaceStage:
             ).clamp(0.0, 1.0)
         # Colour from the low-resolution crop itself (the plain path's colours), matched at
         # low resolution where the large blur kernels are cheap.
-        coverage = F.avg_pool2d(priors.coverage, self.network_scale)
+        coverage = upscaled_block_mean(priors.coverage, self.network_scale)
         if self.options.paste == "crop":
             mask_lr = border_ramp(size, size, 0.06, coverage).expand_as(coverage).contiguous()
         else:

@@ -3,10 +3,11 @@
 LR crop -> shallow conv -> residual groups of spatial attention blocks (SFT -> conv + channel
 attention -> SFT -> conv, residual), each group with its own skip, a long skip over the body ->
 pixel-shuffle upsampler -> residual added to the bicubic upscale of the LR crop (sr/bicubic.py).
-The prior maps arrive at the HR crop size; a small condition net brings them to LR resolution
-with pixel unshuffle (cheap: no convolution ever runs at HR size) and mixes in the coefficient
-vector as a few broadcast planes (the paper's feature transform). Every SFT layer reads that
-shared condition.
+The prior maps arrive at the HR crop size (training); a small condition net brings them to LR
+resolution with pixel unshuffle (cheap: no convolution ever runs at HR size) and mixes in the
+coefficient vector as a few broadcast planes (the paper's feature transform). Every SFT layer reads
+that shared condition. Maps rendered at the LR size (enhance) are read as their bilinear upscale,
+exactly, without making it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import nn
 
 from facesr_video.errors import ModelError
 from facesr_video.sr.bicubic import BicubicUpscale
+from facesr_video.sr.bilinear import fold_unshuffled_linear
 from facesr_video.sr.config import VARIANTS, SAMConfig
 
 
@@ -43,15 +45,37 @@ class ConditionNet(nn.Module):
             nn.Conv2d(cc, cc, 3, padding=1),
         )
 
-    def forward(self, priors: torch.Tensor, coeffs: torch.Tensor | None) -> torch.Tensor:
-        """priors (B, Cp, S*h, S*w), coeffs (B, D) or None -> (B, Cc, h, w)."""
+    def forward(
+        self, priors: torch.Tensor, coeffs: torch.Tensor | None, lr_size: tuple[int, int]
+    ) -> torch.Tensor:
+        """priors (B, Cp, S*h, S*w), or (B, Cp, h, w) read as if upscaled bilinearly to that;
+        coeffs (B, D) or None; lr_size (h, w) -> (B, Cc, h, w)."""
+        if self.coeff_proj is not None and coeffs is None:
+            raise ValueError("this model needs the coefficient vector (prior_mode 'all')")
+        if tuple(priors.shape[2:]) == tuple(lr_size):
+            return self.net[1:](self._first_from_input_size(priors, coeffs))
         x = F.pixel_unshuffle(priors, self.scale)
         if self.coeff_proj is not None:
-            if coeffs is None:
-                raise ValueError("this model needs the coefficient vector (prior_mode 'all')")
             planes = self.coeff_proj(coeffs)[:, :, None, None]
             x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
         return self.net(x)
+
+    def _first_from_input_size(
+        self, priors: torch.Tensor, coeffs: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The first (1x1) layer's output from maps at the input size: the bilinear upscale and
+        pixel unshuffle folded into its weights (sr/bilinear.py), so the same numbers come
+        from 1/S^2 of the map pixels and no upscaled maps are ever made."""
+        first: nn.Conv2d = self.net[0]
+        maps_in = priors.shape[1] * self.scale**2
+        weight = first.weight[:, :, 0, 0]
+        kernel = fold_unshuffled_linear(weight[:, :maps_in], priors.shape[1], self.scale)
+        padded = F.pad(priors, (1, 1, 1, 1), mode="replicate")
+        x = F.conv2d(padded, kernel.to(priors.dtype), first.bias)
+        if self.coeff_proj is not None:
+            planes = self.coeff_proj(coeffs) @ weight[:, maps_in:].t()  # (B, Cc)
+            x = x + planes[:, :, None, None]
+        return x
 
 
 class SFT(nn.Module):
@@ -226,14 +250,17 @@ class SAMNet(nn.Module):
         warped: torch.Tensor | None = None,
         confidence: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """lr (B, 3, h, w) in [0, 1]; priors (B, Cp, S*h, S*w); coeffs (B, D); for a multi-frame
+        """lr (B, 3, h, w) in [0, 1]; priors (B, Cp, S*h, S*w) or, upscaled on the fly,
+        (B, Cp, h, w); coeffs (B, D); for a multi-frame
         network warped neighbours (B, N, 3, h, w) and confidences (B, N, 1, h, w), or None for
         none at all -> (B, 3, S*h, S*w).
 
         The output is not clamped (training wants the gradient); clamp to [0, 1] for display.
         """
         self._check_inputs(lr, priors, coeffs)
-        cond = self.cond_net(priors, coeffs) if self.cond_net is not None else None
+        cond = None
+        if self.cond_net is not None:
+            cond = self.cond_net(priors, coeffs, (lr.shape[2], lr.shape[3]))
         shallow = self.head(lr)
         if self.fusion is not None and warped is not None and confidence is not None:
             if warped.shape[2:] != (3, *lr.shape[2:]) or confidence.shape[:2] != warped.shape[:2]:
@@ -261,9 +288,10 @@ class SAMNet(nn.Module):
         if not cfg.uses_maps:
             return
         expected = (b, cfg.prior_channels, h * cfg.scale, w * cfg.scale)
-        if priors is None or tuple(priors.shape) != expected:
+        at_input = (b, cfg.prior_channels, h, w)
+        if priors is None or tuple(priors.shape) not in (expected, at_input):
             got = None if priors is None else tuple(priors.shape)
-            raise ValueError(f"priors must be {expected} (HR crop size), got {got}")
+            raise ValueError(f"priors must be {expected} (HR crop size) or {at_input}, got {got}")
         if cfg.uses_coeffs and (coeffs is None or tuple(coeffs.shape) != (b, cfg.coeff_dim)):
             got = None if coeffs is None else tuple(coeffs.shape)
             raise ValueError(f"coeffs must be {(b, cfg.coeff_dim)}, got {got}")

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from facesr_video.cli import main
 from facesr_video.device import resolve_device
-from facesr_video.enhance.face_stage import FaceOptions, FaceStage, face_weight
+from facesr_video.enhance.face_stage import FaceOptions, FaceStage, ThreadLoad, face_weight
 from facesr_video.enhance.prepare import resolve_network
 from facesr_video.enhance.run import EnhanceOptions, enhance
 from facesr_video.errors import DeviceError, ModelError
@@ -117,16 +117,19 @@ def test_paste_is_subpixel_exact_with_a_bicubic_network(tmp_path, face_model_env
         torch.device("cpu"),
     )
     boxes: dict[int, list] = {}  # frame index -> the landmark boxes of the faces it pasted
+    upscaled_here: list[bool] = []  # per frame: was the background made on the analysis side?
+    stage.load = ThreadLoad(worker=1e3)  # a worker far busier than the analysis side
     enhance_frame = stage.enhance_frame
 
     def recording(analysed, neighbours=(), rendered=None, upscaled=None):
         boxes[analysed.index] = [face.observation.box for face in analysed.faces]
-        # Priors and background come made from the analysis thread.
+        # Priors come made from the analysis thread; the background where that side is idler.
         assert rendered is not None and set(rendered) == {f.track_id for f in analysed.faces}
-        assert upscaled is not None and upscaled.shape[:2] == (
+        assert upscaled is None or upscaled.shape[:2] == (
             4 * analysed.payload.rgb.shape[0],
             4 * analysed.payload.rgb.shape[1],
         )
+        upscaled_here.append(upscaled is not None)
         return enhance_frame(analysed, neighbours, rendered, upscaled)
 
     stage.enhance_frame = recording
@@ -134,6 +137,8 @@ def test_paste_is_subpixel_exact_with_a_bicubic_network(tmp_path, face_model_env
     outputs = list(stage(iter(frames)))
     assert [o.index for o in outputs] == [f.index for f in frames]
     assert stage.faces_enhanced > 0 and all(len(boxes[f.index]) == 1 for f in frames)
+    assert stage.load.analysis > 0 and stage.load.worker > 1e3
+    assert all(upscaled_here)  # so the analysis side made every background
     for frame, out in zip(frames, outputs, strict=True):
         plain = upscale_frame(frame.rgb, 4).astype(np.float64)
         x0, y0, x1, y1 = (int(round(4 * v)) for v in boxes[frame.index][0])

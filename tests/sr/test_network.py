@@ -56,6 +56,30 @@ def test_priors_change_the_output_only_when_used() -> None:
     assert torch.equal(plain(lr, priors, coeffs), plain(lr, None, None))
 
 
+@pytest.mark.parametrize("scale", [2, 4, 8])
+@pytest.mark.parametrize("mode", ["render", "all"])
+def test_maps_at_the_input_size_are_read_as_their_bilinear_upscale(scale: int, mode: str) -> None:
+    """enhance hands over maps rendered at the LR crop size: the same output as the maps
+    upscaled bilinearly to the HR crop size (what training sees), without making them."""
+    torch.manual_seed(scale)
+    model = SAMNet(SAMConfig(scale=scale, **SMALL).with_priors(mode, 5, 7)).eval()
+    with torch.no_grad():  # random weights everywhere, so every prior pixel matters
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn_like(parameter) * 0.2)
+    lr, small = torch.rand(2, 3, 16, 24), torch.rand(2, 5, 16, 24)
+    coeffs = torch.randn(2, 7) if mode == "all" else None
+    upscaled = torch.nn.functional.interpolate(
+        small, scale_factor=scale, mode="bilinear", align_corners=False
+    )
+    with torch.no_grad():
+        expected = model(lr, upscaled, coeffs)
+        got = model(lr, small, coeffs)
+        other = model(lr, small.flip(-1), coeffs)
+    # float rounding only (summed in another order), small against what the maps change
+    torch.testing.assert_close(got, expected, atol=2e-4, rtol=1e-4)
+    assert (got - other).abs().max() > 100 * (got - expected).abs().max()
+
+
 def test_prior_mode_none_has_no_condition_parameters() -> None:
     none = SAMNet(SAMConfig(scale=4, **SMALL))
     allp = SAMNet(SAMConfig(scale=4, **SMALL).with_priors("all", 5, 7))

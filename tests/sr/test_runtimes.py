@@ -135,6 +135,7 @@ def test_check_inputs_names_the_wrong_input() -> None:
     config = SAMConfig(scale=4, **SMALL).with_priors("all", 5, 7)
     good = random_inputs(config, 2, 16)
     check_inputs(config, good)
+    check_inputs(config, replace(good, priors=good.priors[:, :, ::4, ::4]))  # at the LR size
     with pytest.raises(ValueError, match="priors"):
         check_inputs(config, replace(good, priors=good.priors[..., :-4]))
     with pytest.raises(ValueError, match="coeffs"):
@@ -232,6 +233,19 @@ def test_openvino_follows_the_inputs_a_network_takes(mode: str) -> None:
     inputs = random_inputs(config, 2, 16)
     runtime = create_runtime("openvino", network, "cpu", "fp32", threads=1, cache_dir=None)
     assert psnr(runtime.forward(inputs), reference(network, inputs)) >= FP32_DB
+
+
+@needs_openvino
+def test_openvino_reads_maps_at_the_input_size_as_torch_does() -> None:
+    """Maps at the LR crop size (what enhance gives) trace a graph of their own, next to the
+    HR-size one, and both match torch."""
+    network, _ = load_model(WEIGHTS / "sam-light-x4.safetensors")
+    hr_maps = random_inputs(network.config, 1, 24)
+    lr_maps = replace(hr_maps, priors=hr_maps.priors[:, :, ::4, ::4].contiguous())
+    assert lr_maps.form == ("lr", "priors@lr", "coeffs") and hr_maps.form == hr_maps.signature
+    runtime = create_runtime("openvino", network, "cpu", "fp32", threads=1, cache_dir=None)
+    for inputs in (lr_maps, hr_maps, lr_maps):
+        assert psnr(runtime.forward(inputs), reference(network, inputs)) >= FP32_DB
 
 
 @needs_openvino

@@ -31,7 +31,8 @@ class NetworkInputs:
     """One network call's inputs (float, same device), as `SAMNet.forward` takes them.
 
     lr: (B, 3, h, w) in [0, 1], h and w multiples of 8.
-    priors: (B, Cp, S*h, S*w) prior maps at the HR crop size, or None (prior mode "none").
+    priors: (B, Cp, S*h, S*w) prior maps at the HR crop size, or (B, Cp, h, w) at the LR crop
+        size (read as their bilinear upscale, without making it), or None (prior mode "none").
     coeffs: (B, D) coefficient vector, or None (prior modes "none" and "render").
     warped: (B, N, 3, h, w) registered neighbours, or None (single-frame call).
     confidence: (B, N, 1, h, w) in [0, 1], given exactly when `warped` is.
@@ -47,6 +48,18 @@ class NetworkInputs:
     def signature(self) -> tuple[str, ...]:
         """Names of the inputs given, in `SAMNet.forward` order: what a traced graph takes."""
         return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
+
+    @property
+    def priors_at_input_size(self) -> bool:
+        """True when the prior maps come at the LR crop size (a graph of their own)."""
+        return self.priors is not None and self.priors.shape[2:] == self.lr.shape[2:]
+
+    @property
+    def form(self) -> tuple[str, ...]:
+        """`signature`, with "priors" named "priors@lr" when they come at the LR crop size: what
+        one traced graph takes (the network's branch on the maps' size is fixed in a trace)."""
+        at_lr = self.priors_at_input_size
+        return tuple("priors@lr" if name == "priors" and at_lr else name for name in self.signature)
 
     @property
     def tensors(self) -> tuple[torch.Tensor, ...]:
@@ -93,17 +106,18 @@ def check_inputs(config: SAMConfig, inputs: NetworkInputs) -> None:
     b, _, h, w = lr.shape
     if h % 8 or w % 8:
         raise ValueError(f"LR crop size must be a multiple of 8, got {h}x{w}")
-    expected: dict[str, tuple[int, ...] | None] = {
-        "priors": (b, config.prior_channels, h * config.scale, w * config.scale)
-        if config.uses_maps
-        else None,
-        "coeffs": (b, config.coeff_dim) if config.uses_coeffs else None,
+    maps = (b, config.prior_channels, h * config.scale, w * config.scale)
+    maps_at_input = (b, config.prior_channels, h, w)
+    expected: dict[str, list[tuple[int, ...] | None]] = {
+        "priors": [maps, maps_at_input] if config.uses_maps else [None],
+        "coeffs": [(b, config.coeff_dim) if config.uses_coeffs else None],
     }
-    for name, shape in expected.items():
+    for name, shapes in expected.items():
         tensor = getattr(inputs, name)
         got = None if tensor is None else tuple(tensor.shape)
-        if got != shape:
-            raise ValueError(f"{name} must be {shape}, got {got}")
+        if got not in shapes:
+            wanted = " or ".join(str(shape) for shape in shapes)
+            raise ValueError(f"{name} must be {wanted}, got {got}")
     _check_neighbours(config, inputs)
 
 

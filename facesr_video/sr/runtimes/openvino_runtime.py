@@ -1,9 +1,10 @@
 """The OpenVINO runtime: the torch network converted to an OpenVINO graph, compiled per shape.
 
 The graph is derived from the loaded weights (themselves read from safetensors, the one source of
-truth): `openvino.convert_model` traces the torch module once per input signature with dynamic
-batch and crop sizes, and each shape met is compiled from a reshaped copy (static shapes run
-fastest on every CPU runtime). Caches, all keyed by the weights' content digest:
+truth): `openvino.convert_model` traces the torch module once per input form
+(`NetworkInputs.form`) with dynamic batch and crop sizes, and each shape met is compiled from a
+reshaped copy (static shapes run fastest on every CPU runtime). Caches, all keyed by the
+weights' content digest:
 
 - converted graphs, in memory and (optionally) on disk as OpenVINO IR (.xml + .bin) under the
   user cache dir, so a new process skips the trace (seconds) and only compiles;
@@ -114,7 +115,8 @@ class _Signature(nn.Module):
         self.signature = signature
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-        return self.network(**dict(zip(self.signature, tensors, strict=True)))
+        names = [name.split("@")[0] for name in self.signature]  # "priors@lr" -> priors
+        return self.network(**dict(zip(names, tensors, strict=True)))
 
 
 def dynamic_shapes(config: SAMConfig, signature: tuple[str, ...]) -> list[tuple[int, ...]]:
@@ -123,6 +125,7 @@ def dynamic_shapes(config: SAMConfig, signature: tuple[str, ...]) -> list[tuple[
     shapes = {
         "lr": (-1, 3, -1, -1),
         "priors": (-1, config.prior_channels, -1, -1),
+        "priors@lr": (-1, config.prior_channels, -1, -1),
         "coeffs": (-1, config.coeff_dim),
         "warped": (-1, -1, 3, -1, -1),
         "confidence": (-1, -1, 1, -1, -1),
@@ -138,6 +141,7 @@ def example_inputs(config: SAMConfig, signature: tuple[str, ...]) -> tuple[torch
     shapes = {
         "lr": (1, 3, n, n),
         "priors": (1, config.prior_channels, hr, hr),
+        "priors@lr": (1, config.prior_channels, n, n),
         "coeffs": (1, config.coeff_dim),
         "warped": (1, neighbours, 3, n, n),
         "confidence": (1, neighbours, 1, n, n),
@@ -187,9 +191,9 @@ def default_cache_dir() -> Path:
 def network_code_digest() -> str:
     """Digest of the source that defines the network's graph: a changed forward pass converts
     afresh even where the weights are the same."""
-    from facesr_video.sr import bicubic, network
+    from facesr_video.sr import bicubic, bilinear, network
 
-    sources = [Path(module.__file__).read_bytes() for module in (network, bicubic)]
+    sources = [Path(module.__file__).read_bytes() for module in (network, bicubic, bilinear)]
     return hashlib.sha256(b"\0".join(sources)).hexdigest()
 
 
@@ -290,7 +294,7 @@ class OpenVINORuntime:
         for start, bucket in batch_chunks(inputs.batch, self.batch_buckets):
             stop = min(start + bucket, inputs.batch)
             run = [pad_batch(a[start:stop], bucket) for a in arrays]
-            outputs.append(self._infer(inputs.signature, run)[: stop - start])
+            outputs.append(self._infer(inputs.form, run)[: stop - start])
         return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
 
     def compiled(
