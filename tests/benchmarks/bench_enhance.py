@@ -9,11 +9,12 @@ shrunk by degrade.bicubic (antialiased bicubic) to 320x180 (x4) and 160x90 (x8),
 upscale to 1280x720. For each scale and torch thread count the plain path (`faces=None`) and the
 face path run on the same file; printed: frames/s end to end (setup excluded: the summary's own
 clock), face/plain ratio, and the face path's per-stage ms/frame and share from stage_seconds
-(decode, analysis and render run on one thread, sr and blend on the other: the shares of wall
-time overlap and can sum past 100%).
-Target: >= 2 fps at x4 on this CPU. With CUDA: 480x270 -> 1920x1080 (x4) face path fps, target
->= 30 fps. --blas-threads sets OPENBLAS_NUM_THREADS/OMP_NUM_THREADS before numpy loads (the fit
-and smoother call numpy.linalg on small matrices, where BLAS threads spin on a busy CPU).
+(decode, analysis and render run on one thread, sr and blend on the other, the background
+upscale on the less busy of the two: the shares of wall time overlap and can sum past 100%).
+Target: the x4 face path at >= 0.33x the plain path's frames/s on a CPU. With CUDA: 480x270 ->
+1920x1080 (x4) face path fps, target >= 30 fps. --blas-threads sets OPENBLAS_NUM_THREADS and
+OMP_NUM_THREADS before numpy loads (the fit and smoother call numpy.linalg on small matrices,
+where BLAS threads spin on a busy CPU).
 Untrained weights are used (and said) when the shipped ones are missing: the
 architecture, hence the cost, is the same. --windows: the face path once per window size (frames
 the network fuses, `enhance --frames`); single-frame weights are grown to the window with an
@@ -56,7 +57,7 @@ from enhance_bench_inputs import (
 from facesr_video.enhance.face_stage import STAGES, FaceOptions
 from facesr_video.enhance.run import EnhanceOptions, EnhanceSummary, enhance
 
-TARGET_CPU_FPS = 2.0
+TARGET_RATIO = 0.33  # x4 face path against the plain path, same run
 TARGET_GPU_FPS = 30.0
 
 
@@ -130,8 +131,8 @@ def speed_table(runs: list[Run]) -> str:
         ratio = r.face.fps / r.plain.fps if r.plain.fps else float("nan")
         target = ""
         if r.scale == 4:
-            ok = "ok" if r.face.fps >= TARGET_CPU_FPS else "MISSED"
-            target = f">={TARGET_CPU_FPS:g} {ok}"
+            ok = "ok" if ratio >= TARGET_RATIO else "MISSED"
+            target = f">={TARGET_RATIO:g}x {ok}"
         size = f"{1280 // r.scale}x{720 // r.scale}"
         lines.append(
             f"{r.scale:>5} {size:>8} {r.threads:>7} {r.window:>6} {r.runtime:>13} "
