@@ -30,12 +30,14 @@ from facesr_video.errors import InputError, OutputError
 from facesr_video.files import NamedPath, check_output_files, follow_umask, write_text_whole
 from facesr_video.progress import Progress, make_progress, stderr_console
 from facesr_video.sr.runtimes import RUNTIMES
+from facesr_video.timing import StageTimes
 from facesr_video.video.audio import AudioRepairs
 from facesr_video.video.decode import Frame, VideoDecoder
 from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, check_codec
 from facesr_video.video.output import muxer_for
 from facesr_video.video.probe import probe
 from facesr_video.video.quality import QUALITY_CHOICES, InputQuality, decide_input_quality
+from facesr_video.video.write_behind import WriteBehind
 
 FrameStage = Callable[[Iterator[Frame]], Iterator[Frame]]
 
@@ -270,15 +272,16 @@ def enhance(
                 VideoWriter(overlay_path, VideoTarget.from_info(info, 1), settings)
             )
             face_stage.overlay_sink = overlay.write
+        encode = writer.write if face_stage is None else timed(writer.write, face_stage.times)
+        behind = stack.enter_context(WriteBehind(encode))
         for frame in span_frames(decoder, stage, span):
-            encode_started = time.perf_counter()
-            writer.write(frame)
-            if face_stage is not None:
-                face_stage.times.add("encode", time.perf_counter() - encode_started)
+            written = behind.submit(frame)
+            if face_stage is not None and written:
                 progress.update(task, description=f"enhance [{face_stage.times.dominant()}-bound]")
+            progress.advance(task, len(written))
             first = first or frame
             last = frame
-            progress.advance(task)
+        progress.advance(task, len(behind.drain()))
         progress.update(task, total=writer.frames_written)
     for written in (options.output, overlay_path):
         if written is not None:
@@ -313,6 +316,17 @@ def enhance(
                 stderr_console.print(plan.describe(), markup=False, highlight=False, soft_wrap=True)
         stderr_console.print(summary.one_line(), markup=False, highlight=False, soft_wrap=True)
     return summary
+
+
+def timed(write: Callable[[Frame], None], times: StageTimes) -> Callable[[Frame], None]:
+    """`write`, its seconds added to the face stage's "encode"."""
+
+    def write_timed(frame: Frame) -> None:
+        started = time.perf_counter()
+        write(frame)
+        times.add("encode", time.perf_counter() - started)
+
+    return write_timed
 
 
 def write_report(path: Path, summary: EnhanceSummary, face_stage: FaceStage | None) -> None:
