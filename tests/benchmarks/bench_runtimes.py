@@ -3,15 +3,15 @@
 Run from the repository root:
 `python tests/benchmarks/bench_runtimes.py [--threads N] [--repeats R] [--scales 4 8]`.
 
-Runtimes: torch eager (contiguous tensors), torch channels-last (what enhance runs on the CPU:
-the baseline every ratio is against), OpenVINO fp32 and bf16 (facesr_video/sr/runtimes), and ONNX
+Runtimes: torch eager (contiguous tensors), torch channels-last (what enhance runs on the CPU: the
+baseline every ratio is against), OpenVINO fp32 and bf16 (facesr_video/sr/runtimes), and ONNX
 Runtime fp32 when onnxruntime and onnx are installed (exported per shape with torch.onnx). The
-shipped sam-light weights at x4 (LR crops 32 and 48 px) and x8 (16 and 24 px), batch 1 and 4, on
-random inputs of the real shapes (priors-v1: 13 maps, 186 coefficients). Each round times every
-runtime once, in turn, so load from other processes falls on all of them alike; the median of
-the rounds is printed, divided by the batch. PSNR (dB, peak 1) is each runtime's raw output
-against torch eager's on the same inputs ("inf": identical). "setup s" is the first call: the
-OpenVINO conversion (once per weights, unless the graph is in the disk cache; this benchmark
+shipped weights at x4 (LR crops 32 and 48 px) and x8 (16 and 24 px), batch 1 and 4, on random
+inputs of the shapes enhance gives (priors-v1: 13 maps at the crop size, 186 coefficients). Each
+round times every runtime once, in turn, so load from other processes falls on all of them alike;
+the median of the rounds is printed, divided by the batch. PSNR (dB, peak 1) is each runtime's raw
+output against torch eager's on the same inputs ("inf": identical). "setup s" is the first call:
+the OpenVINO conversion (once per weights, unless the graph is in the disk cache; this benchmark
 keeps none) and compilation for that shape, or the ONNX export and session.
 """
 
@@ -60,13 +60,13 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def random_inputs(network: SAMNet, batch: int, n: int) -> NetworkInputs:
-    """Inputs of the real shapes: LR (B, 3, n, n), priors (B, Cp, S*n, S*n), coeffs (B, D)."""
+    """Inputs of the shapes enhance gives: LR (B, 3, n, n), priors rendered at the crop size
+    (B, Cp, n, n; the network reads them as their upscale), coeffs (B, D)."""
     config = network.config
     generator = torch.Generator().manual_seed(batch * 1000 + n)
-    hr = n * config.scale
     return NetworkInputs(
         lr=torch.rand(batch, 3, n, n, generator=generator),
-        priors=torch.rand(batch, config.prior_channels, hr, hr, generator=generator)
+        priors=torch.rand(batch, config.prior_channels, n, n, generator=generator)
         if config.uses_maps
         else None,
         coeffs=torch.randn(batch, config.coeff_dim, generator=generator)
