@@ -275,10 +275,10 @@ def enhance(
         encode = writer.write if face_stage is None else timed(writer.write, face_stage.times)
         behind = stack.enter_context(WriteBehind(encode))
         for frame in span_frames(decoder, stage, span):
-            written = behind.submit(frame)
-            if face_stage is not None and written:
+            encoded = behind.submit(frame)
+            if face_stage is not None and encoded:
                 progress.update(task, description=f"enhance [{face_stage.times.dominant()}-bound]")
-            progress.advance(task, len(written))
+            progress.advance(task, len(encoded))
             first = first or frame
             last = frame
         progress.advance(task, len(behind.drain()))
