@@ -92,7 +92,7 @@ def match_colour(
         low_difference = F.interpolate(
             low_difference, scale_factor=scale, mode="bilinear", align_corners=False
         )
-    return (face + low_difference).clamp(0.0, 1.0)
+    return low_difference.add_(face).clamp_(0.0, 1.0)  # made here: in place
 
 
 class FadeWeight:

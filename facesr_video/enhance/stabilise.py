@@ -77,9 +77,10 @@ class DetailStabiliser:
             trust = agreement(lr, moved_lr, inside)
             trust = F.interpolate(trust, size=(big, big), mode="bilinear", align_corners=False)
             moved = warp_affine(previous.detail[None], high, big)
-            detail = detail + self.strength * trust * (moved - detail)
+            # detail + strength * trust * (moved - detail), on tensors made here (in place)
+            detail.add_(moved.sub_(detail).mul_(trust.mul_(self.strength)))
         self._previous[track_id] = _Previous(detail[0].detach(), lr[0].detach(), alignment)
-        return (base + detail).clamp(0.0, 1.0)
+        return base.add_(detail).clamp_(0.0, 1.0)
 
     def forget(self, live: set[int]) -> None:
         """Drop the tracks that are not in `live` (ended, or cut by a scene change)."""
