@@ -10,9 +10,8 @@ is unreliable or whose smoother confidence drops fades toward the plain path ove
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from facesr_video.errors import ModelError
 from facesr_video.faces.align import paste, warp_affine
 from facesr_video.faces.overlay import draw_overlay
 from facesr_video.morph.face_model import FaceModel
+from facesr_video.ordered_pool import OrderedPool
 from facesr_video.sr.bilinear import upscaled_block_mean
 from facesr_video.sr.neighbours import NeighbourInputs, warp_neighbours
 from facesr_video.sr.network import SAMNet
@@ -212,34 +212,25 @@ class FaceStage:
         self.analyser = analyser = SequenceAnalyser(self.model, self.analysis_config)
         window: FrameWindow[Frame] = FrameWindow(self.offsets)
         iterator = iter(frames)
-        in_flight: deque[Future[Frame]] = deque()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facesr-sr") as worker:
-            try:
-                while True:
-                    started = time.perf_counter()
-                    frame = next(iterator, None)
-                    self.times.add("decode", time.perf_counter() - started)
-                    if frame is None:
-                        break
-                    ready = analyser.push(frame.index, frame.rgb, frame)
-                    self._sync_analysis_times()
-                    self.load.analysis += time.perf_counter() - started
-                    for analysed, neighbours in window.push(ready):
-                        in_flight.append(self._submit(worker, analysed, neighbours))
-                    while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].done()):
-                        yield in_flight.popleft().result()
-                ready = window.push(analyser.finish()) + window.finish()
-                for analysed, neighbours in ready:
-                    in_flight.append(self._submit(worker, analysed, neighbours))
-                while in_flight:
-                    yield in_flight.popleft().result()
-            finally:
-                for future in in_flight:
-                    future.cancel()
+        with OrderedPool[Frame](IN_FLIGHT, "facesr-sr") as worker:
+            while True:
+                started = time.perf_counter()
+                frame = next(iterator, None)
+                self.times.add("decode", time.perf_counter() - started)
+                if frame is None:
+                    break
+                ready = analyser.push(frame.index, frame.rgb, frame)
+                self._sync_analysis_times()
+                self.load.analysis += time.perf_counter() - started
+                for analysed, neighbours in window.push(ready):
+                    yield from self._submit(worker, analysed, neighbours)
+            for analysed, neighbours in window.push(analyser.finish()) + window.finish():
+                yield from self._submit(worker, analysed, neighbours)
+            yield from worker.drain()
 
     def _submit(
-        self, worker: ThreadPoolExecutor, analysed: AnalysedFrame[Frame], neighbours: Window[Frame]
-    ) -> Future[Frame]:
+        self, worker: OrderedPool[Frame], analysed: AnalysedFrame[Frame], neighbours: Window[Frame]
+    ) -> list[Frame]:
         """Hand a frame to the worker with the faces' priors made here on the analysis thread,
         and the upscaled background too while the worker is the busier of the two."""
         started = time.perf_counter()

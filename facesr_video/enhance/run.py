@@ -28,6 +28,7 @@ from facesr_video.enhance.prepare import (
 from facesr_video.enhance.span import WARMUP, TimeSpan, cut, span_frames, stage_needs
 from facesr_video.errors import InputError, OutputError
 from facesr_video.files import NamedPath, check_output_files, follow_umask, write_text_whole
+from facesr_video.ordered_pool import OrderedPool
 from facesr_video.progress import Progress, make_progress, stderr_console
 from facesr_video.sr.runtimes import RUNTIMES
 from facesr_video.timing import StageTimes
@@ -37,7 +38,6 @@ from facesr_video.video.encode import EncodeSettings, VideoTarget, VideoWriter, 
 from facesr_video.video.output import muxer_for
 from facesr_video.video.probe import probe
 from facesr_video.video.quality import QUALITY_CHOICES, InputQuality, decide_input_quality
-from facesr_video.video.write_behind import WriteBehind
 
 FrameStage = Callable[[Iterator[Frame]], Iterator[Frame]]
 
@@ -273,9 +273,9 @@ def enhance(
             )
             face_stage.overlay_sink = overlay.write
         encode = writer.write if face_stage is None else timed(writer.write, face_stage.times)
-        behind = stack.enter_context(WriteBehind(encode))
+        behind = stack.enter_context(OrderedPool[Frame](2, "facesr-encode"))
         for frame in span_frames(decoder, stage, span):
-            encoded = behind.submit(frame)
+            encoded = behind.submit(encoded_frame, encode, frame)
             if face_stage is not None and encoded:
                 progress.update(task, description=f"enhance [{face_stage.times.dominant()}-bound]")
             progress.advance(task, len(encoded))
@@ -316,6 +316,12 @@ def enhance(
                 stderr_console.print(plan.describe(), markup=False, highlight=False, soft_wrap=True)
         stderr_console.print(summary.one_line(), markup=False, highlight=False, soft_wrap=True)
     return summary
+
+
+def encoded_frame(encode: Callable[[Frame], None], frame: Frame) -> Frame:
+    """`encode(frame)`, then the frame, for the progress count."""
+    encode(frame)
+    return frame
 
 
 def timed(write: Callable[[Frame], None], times: StageTimes) -> Callable[[Frame], None]:
