@@ -100,6 +100,12 @@ def train_command(
     flip: bool = typer.Option(
         DEFAULTS.flip, "--flip/--no-flip", help="Mirror samples with mirrored priors."
     ),
+    translation: bool = typer.Option(
+        DEFAULTS.translation,
+        "--translation/--no-translation",
+        help="Let the network read the camera translation among the coefficients (off: it "
+        "follows the crop's size, not the face).",
+    ),
     scale_augment: str = typer.Option(
         ",".join(str(v) for v in DEFAULTS.scale_augment),
         "--scale-augment",
@@ -153,6 +159,7 @@ def train_command(
         init=str(init) if init else None,
         ema_decay=ema,
         flip=flip,
+        translation=translation,
         scale_augment=_pair(scale_augment, "--scale-augment"),
         face_model=str(face_model) if face_model else None,
         frames=frames,

@@ -427,6 +427,15 @@ class StoreReader:
             file = self.manifest.shards[shard].file
             raise InputError(f"store shard is damaged: {file}") from error
 
+    def coefficients(self, index: int) -> np.ndarray:
+        """(D,) the sample's coefficient vector alone (no image is read)."""
+        shard, i = self._locations[index]
+        try:
+            return self._shard(shard).get_tensor(f"{i}.coeffs")  # type: ignore[attr-defined]
+        except (SafetensorError, KeyError) as error:
+            file = self.manifest.shards[shard].file
+            raise InputError(f"store shard is damaged: {file}") from error
+
     def _neighbours(self, f: object, i: int) -> NeighbourSample | None:
         if not self.neighbours or f"{i}.nb_hr" not in f.keys():  # type: ignore[attr-defined]  # noqa: SIM118
             return None

@@ -142,6 +142,15 @@ def coefficient_names(model: FaceModel) -> tuple[str, ...]:
     return ident + expr + POSE_NAMES + SH_NAMES
 
 
+def translation_indices(coeff_dim: int) -> tuple[int, ...]:
+    """Where `trans_x, trans_y, trans_z` sit in a vector of `coeff_dim` entries: just before the
+    lighting, which ends every layout-v1 vector. Networks leave them out (SAMConfig.coeff_skip):
+    where the face sits and how far the camera is follow the crop's size, not the face. A vector
+    too short to end in pose and lighting has none."""
+    start = coeff_dim - len(SH_NAMES) - 3
+    return tuple(range(start, start + 3)) if start >= len(POSE_NAMES) - 3 else ()
+
+
 def prior_layout(model: FaceModel) -> PriorLayout:
     """The current layout for a face model."""
     return PriorLayout(LAYOUT_VERSION, CHANNELS_V1, coefficient_names(model))

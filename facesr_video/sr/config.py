@@ -39,6 +39,10 @@ class SAMConfig:
     prior_channels: int = 0
     coeff_dim: int = 0
     coeff_planes: int = 4
+    # Coefficient entries the network never reads (indices into the vector): the camera
+    # translation only says where the face sits and how far, which follows the crop's size and
+    # framing rather than the face (render.layout.translation_indices).
+    coeff_skip: tuple[int, ...] = ()
     cond_channels: int = 32
     reduction: int = 8
     residual_scale: float = 1.0
@@ -57,6 +61,8 @@ class SAMConfig:
             raise ValueError(f"prior_mode {self.prior_mode!r} needs prior_channels > 0")
         if self.prior_mode == "all" and self.coeff_dim <= 0:
             raise ValueError("prior_mode 'all' needs coeff_dim > 0")
+        if any(not 0 <= i < self.coeff_dim for i in self.coeff_skip):
+            raise ValueError(f"coeff_skip {self.coeff_skip} outside the {self.coeff_dim} entries")
         if self.frames < 1 or self.frames % 2 == 0:
             raise ValueError(f"frames must be an odd window size (1, 3, 5, ...), got {self.frames}")
         if self.upsampler not in UPSAMPLERS:
@@ -89,15 +95,20 @@ class SAMConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown SAMConfig fields: {sorted(unknown)}")
+        if "coeff_skip" in data:
+            data["coeff_skip"] = tuple(data["coeff_skip"])
         return cls(**data)
 
-    def with_priors(self, mode: str, prior_channels: int, coeff_dim: int) -> SAMConfig:
+    def with_priors(
+        self, mode: str, prior_channels: int, coeff_dim: int, coeff_skip: tuple[int, ...] = ()
+    ) -> SAMConfig:
         """The same sizes with a prior mode; unused prior sizes are zeroed so configs compare."""
         return replace(
             self,
             prior_mode=mode,
             prior_channels=prior_channels if mode in ("render", "all") else 0,
             coeff_dim=coeff_dim if mode == "all" else 0,
+            coeff_skip=tuple(coeff_skip) if mode == "all" else (),
         )
 
 

@@ -34,6 +34,9 @@ class ConditionNet(nn.Module):
         self.coeff_proj = (
             nn.Linear(config.coeff_dim, config.coeff_planes) if config.uses_coeffs else None
         )
+        keep = torch.ones(max(config.coeff_dim, 1))
+        keep[list(config.coeff_skip)] = 0.0
+        self.register_buffer("coeff_keep", keep, persistent=False)
         planes = config.coeff_planes if config.uses_coeffs else 0
         in_ch = config.prior_channels * config.scale**2 + planes
         cc = config.cond_channels
@@ -52,6 +55,8 @@ class ConditionNet(nn.Module):
         coeffs (B, D) or None; lr_size (h, w) -> (B, Cc, h, w)."""
         if self.coeff_proj is not None and coeffs is None:
             raise ValueError("this model needs the coefficient vector (prior_mode 'all')")
+        if coeffs is not None:
+            coeffs = coeffs * self.coeff_keep.to(coeffs.dtype)
         if tuple(priors.shape[2:]) == tuple(lr_size):
             return self.net[1:](self._first_from_input_size(priors, coeffs))
         x = F.pixel_unshuffle(priors, self.scale)

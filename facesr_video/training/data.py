@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
 from torch.utils.data import DataLoader
 
 from facesr_video.dataset.mirror import CoefficientMirror, coefficient_mirror
@@ -88,6 +90,15 @@ def check_store(reader: StoreReader, scale: int, config: TrainConfig) -> None:
             f"store {reader.path} has prior layout {reader.layout.version!r}, expected {want!r}",
             hint="rebuild the store with this version's extract-priors, or train --priors none",
         )
+
+
+def coefficient_mean(data: TrainingData, count: int = 512) -> torch.Tensor:
+    """(D,) float64 mean coefficient vector of up to `count` training samples, evenly spaced:
+    the value an input the network stops reading is replaced by (training.network.load_init)."""
+    step = max(1, len(data.train_idx) // count)
+    picked = data.train_idx[::step]
+    vectors = [torch.from_numpy(np.asarray(data.reader.coefficients(i))) for i in picked]
+    return torch.stack(vectors).double().mean(dim=0)
 
 
 def training_batches(

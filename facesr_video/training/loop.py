@@ -40,7 +40,12 @@ from facesr_video.training.checkpoints import (
     start_step,
 )
 from facesr_video.training.config import TrainConfig, TrainingDiverged
-from facesr_video.training.data import TrainingData, open_training_data, training_batches
+from facesr_video.training.data import (
+    TrainingData,
+    coefficient_mean,
+    open_training_data,
+    training_batches,
+)
 from facesr_video.training.distributed import Distributed, end_distributed, setup_distributed
 from facesr_video.training.ema import ExponentialAverage
 from facesr_video.training.export import WEIGHTS, RunRecord, export_run
@@ -112,7 +117,14 @@ def _train(
     deadline: Deadline,
 ) -> TrainResult:
     data = open_training_data(store, scale, config)
-    model = build_model(config, scale, len(data.channels), data.layout.coeff_dim, device)
+    model = build_model(
+        config,
+        scale,
+        len(data.channels),
+        data.layout.coeff_dim,
+        device,
+        coeff_mean=lambda: coefficient_mean(data),
+    )
     ema = ExponentialAverage(model, config.ema_decay)
     trained = trainable_parameters(model, config.trainable)
     optimizer = torch.optim.AdamW(

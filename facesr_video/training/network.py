@@ -3,6 +3,7 @@ and run on a batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 
 from facesr_video.dataset.patches import SRBatch
 from facesr_video.errors import InputError, ModelError
+from facesr_video.render.layout import translation_indices
 from facesr_video.sr.config import SAMConfig
 from facesr_video.sr.neighbours import warp_neighbours
 from facesr_video.sr.network import SAMNet, create_model
@@ -18,15 +20,23 @@ from facesr_video.training.config import TrainConfig, say
 
 
 def build_model(
-    config: TrainConfig, scale: int, prior_channels: int, coeff_dim: int, device: str
+    config: TrainConfig,
+    scale: int,
+    prior_channels: int,
+    coeff_dim: int,
+    device: str,
+    coeff_mean: Callable[[], torch.Tensor] | None = None,
 ) -> SAMNet:
-    """A fresh network for this run (seeded), on `device`, started from `--init` unless resuming."""
+    """A fresh network for this run (seeded), on `device`, started from `--init` unless resuming.
+    `coeff_mean`: the training set's mean coefficient vector, asked for only when the `--init`
+    weights read entries this network leaves out."""
     torch.manual_seed(config.seed)
     base = create_model(config.model, scale=scale, frames=config.frames).config
-    model_config = base.with_priors(config.priors, prior_channels, coeff_dim)
+    skip = () if config.translation or config.priors != "all" else translation_indices(coeff_dim)
+    model_config = base.with_priors(config.priors, prior_channels, coeff_dim, skip)
     model = SAMNet(model_config).to(device)
     if config.init and not config.resume:
-        load_init(model, Path(config.init), model_config, config)
+        load_init(model, Path(config.init), model_config, config, coeff_mean)
     return model
 
 
@@ -58,11 +68,20 @@ def trainable_parameters(model: SAMNet, prefixes: tuple[str, ...]) -> list[torch
     return chosen
 
 
-def load_init(model: SAMNet, path: Path, config: SAMConfig, train_config: TrainConfig) -> None:
+def load_init(
+    model: SAMNet,
+    path: Path,
+    config: SAMConfig,
+    train_config: TrainConfig,
+    coeff_mean: Callable[[], torch.Tensor] | None = None,
+) -> None:
     """Start from weights of the same configuration (`train --init`)."""
     if not path.is_file():
         raise InputError(f"--init weights not found: {path}", hint="check the path")
     start, info = load_model(path)
+    if info.config.coeff_skip != config.coeff_skip and coeff_mean is not None:
+        start = skip_coefficients(start, config.coeff_skip, coeff_mean())
+        info = replace(info, config=start.config)
     parent = replace(config, frames=1, fusion_channels=info.config.fusion_channels)
     other_output = replace(info.config, scale=config.scale, upsampler=config.upsampler) == config
     if other_output and info.config != config:
@@ -89,3 +108,22 @@ def load_init(model: SAMNet, path: Path, config: SAMConfig, train_config: TrainC
     missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
     if unexpected or any(not k.startswith("fusion.") for k in missing):
         raise ModelError(f"--init weights {path.name} do not fit this network: {missing}")
+
+
+def skip_coefficients(model: SAMNet, skip: tuple[int, ...], mean: torch.Tensor) -> SAMNet:
+    """The same network reading no coefficient entry in `skip`: what those entries added on
+    average (their training-set `mean`, (D,)) moves into the projection's bias, so at the mean
+    it computes what it did, and elsewhere what it did for a face at that mean."""
+    config = replace(model.config, coeff_skip=tuple(skip))
+    changed = SAMNet(config)
+    changed.load_state_dict(model.state_dict())
+    projection = changed.cond_net.coeff_proj
+    if projection is None:
+        raise ModelError("these weights read no coefficients")
+    dropped = sorted(set(skip) - set(model.config.coeff_skip))
+    with torch.no_grad():
+        weight = projection.weight.double()
+        shift = weight[:, dropped] @ mean.double()[dropped].to(weight.device)
+        projection.bias.add_(shift.to(projection.bias.dtype))
+        projection.weight[:, dropped] = 0.0
+    return changed

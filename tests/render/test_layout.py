@@ -6,7 +6,12 @@ import pytest
 
 from facesr_video.errors import ModelError
 from facesr_video.render import layout as layout_module
-from facesr_video.render.layout import LAYOUT_VERSION, PriorLayout, prior_layout
+from facesr_video.render.layout import (
+    LAYOUT_VERSION,
+    PriorLayout,
+    prior_layout,
+    translation_indices,
+)
 from tests.conftest import ICT_NPZ, require
 from tests.render.scene import load_model
 
@@ -19,6 +24,10 @@ def test_layout_of_ict_and_its_round_trip() -> None:
     assert layout.coefficient_names[0] == "id_000"
     assert layout.coefficient_names[100] == f"exp_{model.expression_names[0]}"
     assert layout.coefficient_names[-1] == "sh_8_b"
+    names = layout.coefficient_names
+    translation = [names[i] for i in translation_indices(layout.num_coefficients)]
+    assert translation == ["trans_x", "trans_y", "trans_z"]
+    assert translation_indices(6) == ()  # too short to hold pose and lighting
     assert len(set(layout.coefficient_names)) == layout.num_coefficients
     assert PriorLayout.from_dict(layout.to_dict()) == layout
     # every channel name appears in the module's documented table
