@@ -102,9 +102,9 @@ def train_command(
     ),
     translation: bool = typer.Option(
         DEFAULTS.translation,
-        "--translation/--no-translation",
-        help="Let the network read the camera translation among the coefficients (off: it "
-        "follows the crop's size, not the face).",
+        "--translation",
+        help="Let the network read the camera translation among the coefficients (left out by "
+        "default: it follows the crop's size, not the face).",
     ),
     scale_augment: str = typer.Option(
         ",".join(str(v) for v in DEFAULTS.scale_augment),
