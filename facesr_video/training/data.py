@@ -64,8 +64,28 @@ def open_training_data(store: Path, scale: int, config: TrainConfig) -> Training
     train_idx, val_idx = reader.split(holdout)
     if not train_idx:
         raise InputError("every sample of the store is held out for validation; nothing to train")
+    train_idx, val_idx = (
+        _patch_sized(reader, train_idx, config),
+        _patch_sized(reader, val_idx, config),
+    )
     channels = prior_channels(reader.layout.channels, config.priors)
     return TrainingData(reader, holdout, train_idx, val_idx, channels)
+
+
+def _patch_sized(reader: StoreReader, indices: list[int], config: TrainConfig) -> list[int]:
+    """The samples a `--patch` fits in; the few smaller faces a store may hold are left out (and
+    said), so a larger patch does not need a store without them."""
+    kept = [i for i in indices if reader.lr_sizes[i] >= config.patch]
+    if indices and not kept:
+        raise InputError(
+            f"every sample is smaller than the patch ({config.patch} LR px)",
+            hint="use a smaller --patch",
+        )
+    left_out = len(indices) - len(kept)
+    if left_out:
+        noun = "sample" if left_out == 1 else "samples"
+        say(config, f"{left_out} {noun} smaller than the patch ({config.patch} LR px) left out")
+    return kept
 
 
 def check_store(reader: StoreReader, scale: int, config: TrainConfig) -> None:

@@ -19,7 +19,7 @@ from facesr_video.sr.weights import load_model
 from facesr_video.training import loop
 from facesr_video.training.checkpoints import CHECKPOINT, load_checkpoint
 from facesr_video.training.config import TrainConfig, TrainingDiverged
-from facesr_video.training.data import prior_channels
+from facesr_video.training.data import open_training_data, prior_channels
 from facesr_video.training.loop import train
 from tests.dataset.conftest import LAYOUT, make_store, synthetic_sample
 
@@ -135,6 +135,18 @@ def test_bad_stores_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="prior layout"):
         train(store, 4, tmp_path / "r3", replace(TINY, expected_layout_version="priors-v7"))
     assert not (tmp_path / "r2").exists()
+
+
+def test_samples_smaller_than_the_patch_are_left_out(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s", lr_sizes=(16, 24))
+    reader = StoreReader(store)
+    big = [i for i in range(len(reader)) if reader.lr_sizes[i] >= 24]
+    data = open_training_data(store, 4, replace(TINY, patch=24))
+    assert data.train_idx and set(data.train_idx) <= set(big)
+    assert data.val_idx and set(data.val_idx) <= set(big)
+    assert train(store, 4, tmp_path / "r", replace(TINY, patch=24, steps=2)).weights.is_file()
+    with pytest.raises(InputError, match="every sample is smaller than the patch"):
+        train(store, 4, tmp_path / "r2", replace(TINY, patch=32))
 
 
 def _free_port() -> int:
