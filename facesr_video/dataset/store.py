@@ -424,8 +424,7 @@ class StoreReader:
                 frame=key.frame,
             )
         except (SafetensorError, KeyError) as error:
-            file = self.manifest.shards[shard].file
-            raise InputError(f"store shard is damaged: {file}") from error
+            raise self._damaged(shard) from error
 
     def coefficients(self, index: int) -> np.ndarray:
         """(D,) the sample's coefficient vector alone (no image is read)."""
@@ -433,8 +432,10 @@ class StoreReader:
         try:
             return self._shard(shard).get_tensor(f"{i}.coeffs")  # type: ignore[attr-defined]
         except (SafetensorError, KeyError) as error:
-            file = self.manifest.shards[shard].file
-            raise InputError(f"store shard is damaged: {file}") from error
+            raise self._damaged(shard) from error
+
+    def _damaged(self, shard: int) -> InputError:
+        return InputError(f"store shard is damaged: {self.manifest.shards[shard].file}")
 
     def _neighbours(self, f: object, i: int) -> NeighbourSample | None:
         if not self.neighbours or f"{i}.nb_hr" not in f.keys():  # type: ignore[attr-defined]  # noqa: SIM118

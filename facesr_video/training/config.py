@@ -48,10 +48,10 @@ class TrainConfig:
     flip: bool = True  # mirrored priors and coefficients (dataset/mirror.py)
     face_model: str | None = None  # for mirroring identity weights; default: the installed one
     init: str | None = None  # weights (.safetensors) to start from, same config
+    # (or its single-frame parent: a multi-frame run starts from it with the fusion at zero)
     # Whether the coefficients the network reads include the camera translation (it follows the
     # crop's size and framing, not the face: left out unless asked for)
     translation: bool = False
-    # (or its single-frame parent: a multi-frame run starts from it with the fusion at zero)
     frames: int = 1  # the network's window: the current frame and frames - 1 neighbours
     registration: str = "mesh"  # how neighbours are registered: mesh (3D fits) or box
     # Train only parameters whose names start with one of these (empty: all). `("fusion.",)`

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -117,7 +116,7 @@ def coefficient_mean(data: TrainingData, count: int = 512) -> torch.Tensor:
     the value an input the network stops reading is replaced by (training.network.load_init)."""
     step = max(1, len(data.train_idx) // count)
     picked = data.train_idx[::step]
-    vectors = [torch.from_numpy(np.asarray(data.reader.coefficients(i))) for i in picked]
+    vectors = [torch.from_numpy(data.reader.coefficients(i)) for i in picked]
     return torch.stack(vectors).double().mean(dim=0)
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import torch
 
+from facesr_video.dataset.store import StoreReader
 from facesr_video.render.layout import translation_indices
 from facesr_video.sr.config import SAMConfig
 from facesr_video.sr.network import SAMNet, create_model
 from facesr_video.sr.weights import load_model, save_model
 from facesr_video.training.config import TrainConfig
+from facesr_video.training.data import coefficient_mean, open_training_data
 from facesr_video.training.network import build_model, skip_coefficients
+from tests.dataset.conftest import make_store
 
 SMALL = dict(channels=8, num_groups=1, blocks_per_group=1, cond_channels=8, reduction=2)
 DIM = 40  # 7 identity/expression entries, then pose (6) and lighting (27)
@@ -87,3 +90,12 @@ def test_init_from_weights_reading_the_translation(tmp_path: Path) -> None:
     assert torch.allclose(built(lr, priors, coeffs), full(lr, priors, at_mean), atol=1e-5)
     kept = build_model(replace(config, translation=True), 4, 5, DIM, "cpu", coeff_mean)
     assert kept.config.coeff_skip == () and asked == [1]
+
+
+def test_coefficient_mean_is_the_training_samples_mean(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s")
+    data = open_training_data(store, 4, TrainConfig(holdout=("clip2.mp4",), patch=8, quiet=True))
+    reader = StoreReader(store)
+    expected = torch.stack([torch.from_numpy(reader[i].coeffs) for i in data.train_idx]).mean(0)
+    assert torch.allclose(coefficient_mean(data).float(), expected.float(), atol=1e-6)
+    assert len(data.val_idx) and not set(data.val_idx) & set(data.train_idx)
