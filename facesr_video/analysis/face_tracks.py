@@ -7,14 +7,16 @@ box; on frames without a detection pass (see `detect_every`) or where the detect
 from the landmarks found. A track missed by `max_misses` detection passes in a row is let go.
 
 A detection pass does not scan the whole frame at the enlargement the smallest face needs (on a
-320x180 frame that is a 1600x900 HOG scan, ~185 ms). Instead (faces/search.py): every tracked
+320x180 frame that is a 1600x900 HOG scan, ~130 ms). Instead (faces/search.py): every tracked
 face is looked for in a window around its predicted box, enlarged only as much as its size needs and
 with a lower score threshold (a face is expected there, so a weak one is not lost every other
 pass); a cheap whole-frame pass at about 1x finds big new faces at once; and the full small-face
 scan runs on the first frame and then every few frames (`scan_every`; by default as often as a
 budget of `scan_pixels` scanned pixels per frame allows, at most `max_scan_every` frames apart: on
-320x180 every 12 frames, on 160x90 every 3). New small faces appear rarely and are found within
-that many frames. Faces just under `min_face` are counted on the full scans.
+320x180 every 23 frames, on 160x90 every 6), and on the first frame after every shot cut, where
+new faces appear most. A small face that walks into a shot is found within that many frames
+(about a second); bigger ones by the next cheap pass. Faces just under `min_face` are counted on
+the full scans.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ class AnalyzerConfig:
     landmark_work_size: float = WORK_SIZE  # enlarge small faces to this for the predictor
     crop_hysteresis: float = 1.15  # a track changes crop size only past this ratio
     scan_every: int | None = None  # frames between full small-face scans (1: every pass)...
-    scan_pixels: int = 125_000  # ...None: as often as keeps their cost to this many px/frame
-    max_scan_every: int = 12  # ...but at least every this many frames
+    scan_pixels: int = 62_500  # ...None: as often as keeps their cost to this many px/frame
+    max_scan_every: int = 24  # ...but at least every this many frames (and after every cut)
     wide_pixels: int = 120_000  # pixel budget of the cheap whole-frame pass (0: none)
     search_face: float = 110.0  # a tracked face is searched for enlarged to about this (px)
     search_margin: float = 1.0  # search window around the predicted box, in box sizes
@@ -104,9 +106,10 @@ class FaceAnalyzer:
         self._detect_next = False
 
     def cut(self) -> None:
-        """A new shot starts with the next frame: end every track and detect on that frame."""
+        """A new shot starts with the next frame: end every track and scan that whole frame."""
         self.tracker.cut()
         self._detect_next = True
+        self._last_scan = None
 
     @property
     def stats(self) -> AnalyzerStats:

@@ -105,6 +105,15 @@ class AnalysisStats:
     mean_residual: float
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What `SequenceAnalyser.observe` saw in one frame: a shot cut before it, and its faces."""
+
+    index: int
+    cut: bool
+    observations: dict[int, FaceObservation]
+
+
 class SequenceAnalyser(Generic[Payload]):
     """Push frames in order; get analysed frames back `lag` frames later (and at `finish`)."""
 
@@ -138,16 +147,33 @@ class SequenceAnalyser(Generic[Payload]):
             mean_residual=self._residual_sum / max(1, self._fits),
         )
 
-    def push(self, index: int, rgb: np.ndarray, payload: Payload) -> list[AnalysedFrame[Payload]]:
-        """Analyse frame `index` (rgb: (H, W, 3) uint8); returns the frames now ready."""
+    def observe(self, index: int, rgb: np.ndarray) -> Observed:
+        """The faces dlib finds and tracks in frame `index` (rgb: (H, W, 3) uint8).
+
+        Reads no fit, so a thread of its own may run it a few frames ahead of `push`, in frame
+        order: detection then overlaps the fits and rendering of earlier frames."""
         started = time.perf_counter()
-        if self.shots is not None and self.shots.push(rgb):
-            # A new shot: no fit is smoothed with the last shot's, no track carries over.
-            for track_id in list(self._tracks):
-                self._end_track(track_id)
+        cut = self.shots is not None and self.shots.push(rgb)
+        if cut:
             self.face_analyzer.cut()
         observations = {o.track_id: o for o in self.face_analyzer.analyze(index, rgb)}
         self.times.add("detect", time.perf_counter() - started)
+        return Observed(index, cut, observations)
+
+    def push(
+        self, index: int, rgb: np.ndarray, payload: Payload, observed: Observed | None = None
+    ) -> list[AnalysedFrame[Payload]]:
+        """Analyse frame `index` (rgb: (H, W, 3) uint8), observed here unless `observed` (this
+        frame's `observe`) is given; returns the frames now ready."""
+        if observed is None:
+            observed = self.observe(index, rgb)
+        elif observed.index != index:
+            raise ValueError(f"observations of frame {observed.index} pushed as frame {index}")
+        if observed.cut:
+            # A new shot: no fit is smoothed with the last shot's, no track carries over.
+            for track_id in list(self._tracks):
+                self._end_track(track_id)
+        observations = observed.observations
         pending = _Pending(index, payload, observations, {})
         self._pending.append(pending)
         height, width = rgb.shape[:2]

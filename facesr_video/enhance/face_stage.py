@@ -27,6 +27,7 @@ from facesr_video.analysis.sequence import (
     AnalysedFrame,
     AnalysisConfig,
     FaceState,
+    Observed,
     SequenceAnalyser,
 )
 from facesr_video.analysis.window import FrameWindow, Window, window_offsets
@@ -34,11 +35,11 @@ from facesr_video.enhance.background import upscale_frame
 from facesr_video.enhance.blend import FadeWeight, border_ramp, feathered_mask, match_colour
 from facesr_video.enhance.stabilise import STRENGTH, DetailStabiliser
 from facesr_video.errors import ModelError
-from facesr_video.faces.align import paste, warp_affine
+from facesr_video.faces.align import blend_shifted, paste, warp_affine, whole_pixel_shifts
 from facesr_video.faces.overlay import draw_overlay
 from facesr_video.morph.face_model import FaceModel
 from facesr_video.ordered_pool import OrderedPool
-from facesr_video.sr.bilinear import upscaled_block_mean
+from facesr_video.sr.bilinear import upscale_bilinear, upscaled_block_mean
 from facesr_video.sr.neighbours import NeighbourInputs, warp_neighbours
 from facesr_video.sr.network import SAMNet
 from facesr_video.sr.runtimes import NetworkInputs, create_runtime
@@ -47,6 +48,7 @@ from facesr_video.timing import StageTimes
 from facesr_video.video.decode import Frame
 
 IN_FLIGHT = 2  # analysed frames queued for the SR worker
+DETECT_AHEAD = 2  # frames the face detection thread runs ahead of the fits
 
 
 @dataclass
@@ -206,27 +208,50 @@ class FaceStage:
     # -- the stage -------------------------------------------------------------------------
 
     def __call__(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """Two-stage pipeline: this thread decodes, analyses (dlib, numpy fits) and renders the
-        priors while one worker super-resolves and blends (torch releases the GIL), so both CPU
-        cores work. At most `IN_FLIGHT` frames wait in between: memory stays bounded."""
+        """Three-stage pipeline: one thread detects and tracks the faces (dlib, outside the GIL)
+        a few frames ahead of this one, which decodes, fits and renders the priors, while a
+        third super-resolves and blends (torch releases the GIL), so both CPU cores stay busy.
+        At most `DETECT_AHEAD` and `IN_FLIGHT` frames wait in between: memory stays bounded."""
         self.analyser = analyser = SequenceAnalyser(self.model, self.analysis_config)
         window: FrameWindow[Frame] = FrameWindow(self.offsets)
         iterator = iter(frames)
-        with OrderedPool[Frame](IN_FLIGHT, "facesr-sr") as worker:
+        with (
+            OrderedPool[Frame](IN_FLIGHT, "facesr-sr") as worker,
+            OrderedPool[tuple[Frame, Observed]](DETECT_AHEAD, "facesr-detect") as detector,
+        ):
             while True:
                 started = time.perf_counter()
                 frame = next(iterator, None)
                 self.times.add("decode", time.perf_counter() - started)
+                self.load.analysis += time.perf_counter() - started
                 if frame is None:
                     break
-                ready = analyser.push(frame.index, frame.rgb, frame)
-                self._sync_analysis_times()
-                self.load.analysis += time.perf_counter() - started
-                for analysed, neighbours in window.push(ready):
-                    yield from self._submit(worker, analysed, neighbours)
+                for seen, observed in detector.submit(self._observe, analyser, frame):
+                    yield from self._analyse(worker, window, seen, observed)
+            for seen, observed in detector.drain():
+                yield from self._analyse(worker, window, seen, observed)
             for analysed, neighbours in window.push(analyser.finish()) + window.finish():
                 yield from self._submit(worker, analysed, neighbours)
             yield from worker.drain()
+
+    @staticmethod
+    def _observe(analyser: SequenceAnalyser[Frame], frame: Frame) -> tuple[Frame, Observed]:
+        return frame, analyser.observe(frame.index, frame.rgb)
+
+    def _analyse(
+        self,
+        worker: OrderedPool[Frame],
+        window: FrameWindow[Frame],
+        frame: Frame,
+        observed: Observed,
+    ) -> Iterator[Frame]:
+        """Fit and smooth a frame's observed faces; submit the frames that come out ready."""
+        started = time.perf_counter()
+        ready = self.analyser.push(frame.index, frame.rgb, frame, observed)
+        self._sync_analysis_times()
+        self.load.analysis += time.perf_counter() - started
+        for analysed, neighbours in window.push(ready):
+            yield from self._submit(worker, analysed, neighbours)
 
     def _submit(
         self, worker: OrderedPool[Frame], analysed: AnalysedFrame[Frame], neighbours: Window[Frame]
@@ -391,7 +416,7 @@ class FaceStage:
                     for b, face in enumerate(faces)
                 ]
             )
-        mask = F.interpolate(mask_lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        mask = upscale_bilinear(mask_lr, self.scale)
         self.times.add("sr", time.perf_counter() - started)
         return sr, mask
 
@@ -437,10 +462,14 @@ class FaceStage:
         y1 = int(min(height, np.ceil(frame_corners[:, 1].max()) + 1))
         if x1 <= x0 or y1 <= y0:
             return hr_rgb
-        region = torch.from_numpy(hr_rgb[y0:y1, x0:x1]).to(self.device)
-        region = region.permute(2, 0, 1)[None].float() / 255.0
         crop_from_region = alignment.crop_from_frame.copy()
         crop_from_region[:, 2] += crop_from_region[:, :2] @ np.array([x0, y0], np.float64)
+        shifts = whole_pixel_shifts(crop_from_region[None])
+        if shifts is not None:  # native crops: a copy-blend, no resampling
+            blend_shifted(hr_rgb[y0:y1, x0:x1], crop[0], mask[0] * weight, *shifts[0])
+            return hr_rgb
+        region = torch.from_numpy(hr_rgb[y0:y1, x0:x1]).to(self.device)
+        region = region.permute(2, 0, 1)[None].float() / 255.0
         blended = paste(region, crop, crop_from_region, mask * weight)
         pixels = (blended[0].permute(1, 2, 0).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
         hr_rgb[y0:y1, x0:x1] = pixels.cpu().numpy()

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from facesr_video.faces.align import Alignment, warp_affine
+from facesr_video.sr.bilinear import upscale_bilinear
 
 STRENGTH = 0.5
 """Default weight of the previous frame's detail where the crops agree (0: off)."""
@@ -65,7 +66,7 @@ class DetailStabiliser:
     ) -> torch.Tensor:
         """lr (1, 3, n, n) and sr (1, 3, S*n, S*n) of one face -> sr with its detail blended."""
         n, big = lr.shape[-1], sr.shape[-1]
-        base = F.interpolate(lr, size=(big, big), mode="bilinear", align_corners=False)
+        base = upscale_bilinear(lr, big // n)
         detail = sr - base
         previous = self._previous.get(track_id)
         if previous is not None and self.strength > 0:
@@ -75,7 +76,7 @@ class DetailStabiliser:
             moved_lr = warp_affine(previous.lr[None], low, n)
             inside = (warp_affine(ones, low, n, padding_mode="zeros") > 0.999).float()
             trust = agreement(lr, moved_lr, inside)
-            trust = F.interpolate(trust, size=(big, big), mode="bilinear", align_corners=False)
+            trust = upscale_bilinear(trust, big // n)
             moved = warp_affine(previous.detail[None], high, big)
             # detail + strength * trust * (moved - detail), on tensors made here (in place)
             detail.add_(moved.sub_(detail).mul_(trust.mul_(self.strength)))

@@ -335,6 +335,32 @@ def paste(
     return frame * (1.0 - alpha) + color
 
 
+def blend_shifted(
+    region: np.ndarray, crop: torch.Tensor, alpha: torch.Tensor, dx: int, dy: int
+) -> None:
+    """Alpha-blend a crop into a uint8 image in place where the crop sits at a whole-pixel
+    offset (`align_native` crops at any scale): region pixel (x, y) takes crop pixel
+    (x + dx, y + dy), no resampling, only over the pixels the two share.
+
+    Args:
+        region: (H, W, C) uint8, writable (a view into the output frame).
+        crop: (C, h, w) float in [0, 1], on any device.
+        alpha: (1, h, w) float in [0, 1], 1 where the crop replaces the region.
+    """
+    height, width = region.shape[:2]
+    x0, y0 = max(0, -dx), max(0, -dy)
+    x1, y1 = min(width, crop.shape[-1] - dx), min(height, crop.shape[-2] - dy)
+    if x1 <= x0 or y1 <= y0:
+        return
+    target = torch.from_numpy(region)[y0:y1, x0:x1]
+    # Planar 0-255 floats: one transposing copy in, one out; the blend runs on contiguous planes.
+    under = target.to(crop.device).permute(2, 0, 1).contiguous().float()
+    rows, columns = slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx)
+    blended = torch.lerp(under, crop[:, rows, columns] * 255.0, alpha[:, rows, columns])
+    pixels = blended.add_(0.5).clamp_(0.0, 255.0).to(torch.uint8)
+    target.copy_(pixels.permute(1, 2, 0))
+
+
 def crop_image(rgb: np.ndarray, alignment: Alignment, mode: str = "bilinear") -> np.ndarray:
     """Aligned crop of an (H, W, 3) uint8 frame as (crop_size, crop_size, 3) uint8."""
     image = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]

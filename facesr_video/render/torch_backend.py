@@ -59,13 +59,14 @@ def rasterize_ids(
     device = verts_clip.device
     with torch.no_grad():
         sx, sy, sz, w = _screen(verts_clip.detach().float(), height, width)
-        table, count = _triangle_setup(sx, sy, sz, w, tris, height, width)
+        table, live, count = _triangle_setup(sx, sy, sz, w, tris, height, width)
         keys = torch.full((batch * height * width,), _EMPTY_KEY, dtype=torch.int64, device=device)
-        live = count.nonzero().squeeze(1)
-        if live.numel() == 0:
+        kept = count.nonzero().squeeze(1)
+        if kept.numel() == 0:
             return torch.full((batch, height, width), -1, dtype=torch.int64, device=device)
-        table = table.index_select(0, live)
-        counts = count.index_select(0, live)
+        table = table.index_select(0, kept)
+        live = live.index_select(0, kept)
+        counts = count.index_select(0, kept)
         ends = counts.cumsum(0)
         # Chunk over triangles so that no chunk holds more than _MAX_CANDIDATES candidates.
         bounds = [0]
@@ -90,8 +91,12 @@ def _triangle_setup(
     tris: torch.Tensor,
     height: int,
     width: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-triangle coverage set-up: affine edge functions, depth plane and pixel bounding box.
+
+    Bounding boxes come first: a dense mesh drawn at a crop's size has most of its triangles
+    between pixel centres or off the image (about 80% on a 48 px crop, a third on 128 px), and
+    the rest of the set-up is made for the others only.
 
     Coordinates are centred on the image (X = x - (W-1)/2) to keep float32 error small. Each edge
     function is computed from its two vertices in index order and then negated as needed, so two
@@ -103,10 +108,12 @@ def _triangle_setup(
         tris: (F, 3) int64.
 
     Returns:
-        table: (B*F, 20) rows A (3), B (3), C (3) with edge_i = A_i X + B_i Y + C_i >= 0 inside
+        table: (T, 20) rows A (3), B (3), C (3) with edge_i = A_i X + B_i Y + C_i >= 0 inside
             (the weight of vertex i times 2|area|), owns-edge flags (3), X0, Y0, z0, dz/dX, dz/dY,
-            bbox xmin, ymin (pixel indices) and bbox width;
-        count: (B*F,) int64 pixel centres in each triangle's bounding box (0 when culled).
+            bbox xmin, ymin (pixel indices) and bbox width, for the T triangles whose box holds a
+            pixel centre;
+        live: (T,) int64 their indices into the flattened (B*F) triangles;
+        count: (T,) int64 pixel centres in each one's bounding box (0 when culled).
     """
     batch = sx.shape[0]
     num_tris = tris.shape[0]
@@ -114,12 +121,22 @@ def _triangle_setup(
     flat = tris.reshape(-1)
     tx = (sx - cx).index_select(1, flat).view(batch * num_tris, 3)
     ty = (sy - cy).index_select(1, flat).view(batch * num_tris, 3)
-    tz = sz.index_select(1, flat).view(batch * num_tris, 3)
     tw = w.index_select(1, flat).view(batch * num_tris, 3)
+    xmin = (tx.amin(1) + cx).clamp(-1.0, width).ceil().clamp(min=0.0)
+    xmax = (tx.amax(1) + cx).clamp(-1.0, width).floor().clamp(max=width - 1.0)
+    ymin = (ty.amin(1) + cy).clamp(-1.0, height).ceil().clamp(min=0.0)
+    ymax = (ty.amax(1) + cy).clamp(-1.0, height).floor().clamp(max=height - 1.0)
+    nx = (xmax - xmin + 1.0).clamp(min=0.0)
+    ny = (ymax - ymin + 1.0).clamp(min=0.0)
+    boxed = (nx * ny * (tw > 0).all(1)).long()
+    live = boxed.nonzero().squeeze(1)
+    tx, ty = tx.index_select(0, live), ty.index_select(0, live)
+    tz = sz.index_select(1, flat).view(batch * num_tris, 3).index_select(0, live)
+    corners = tris.index_select(0, live.remainder(num_tris))
 
     # Edge i joins vertices (i+1)%3 -> (i+2)%3; take its ends in vertex-index order.
     # roll(-1) picks vertices (1, 2, 0), roll(1) picks (2, 0, 1).
-    swap = (tris.roll(-1, 1) > tris.roll(1, 1)).repeat(batch, 1)
+    swap = corners.roll(-1, 1) > corners.roll(1, 1)
     ax, bx = tx.roll(-1, 1), tx.roll(1, 1)
     ay, by = ty.roll(-1, 1), ty.roll(1, 1)
     px, qx = torch.where(swap, bx, ax), torch.where(swap, ax, bx)
@@ -143,14 +160,8 @@ def _triangle_setup(
     dz_dx = (coef_a * dz).sum(1, keepdim=True) * inv_area
     dz_dy = (coef_b * dz).sum(1, keepdim=True) * inv_area
 
-    xmin = (tx.amin(1) + cx).clamp(-1.0, width).ceil().clamp(min=0.0)
-    xmax = (tx.amax(1) + cx).clamp(-1.0, width).floor().clamp(max=width - 1.0)
-    ymin = (ty.amin(1) + cy).clamp(-1.0, height).ceil().clamp(min=0.0)
-    ymax = (ty.amax(1) + cy).clamp(-1.0, height).floor().clamp(max=height - 1.0)
-    nx = (xmax - xmin + 1.0).clamp(min=0.0)
-    ny = (ymax - ymin + 1.0).clamp(min=0.0)
-    valid = (tw > 0).all(1) & (area[:, 0] != 0) & torch.isfinite(area[:, 0])
-    count = (nx * ny * valid).long()
+    valid = (area[:, 0] != 0) & torch.isfinite(area[:, 0])
+    count = boxed.index_select(0, live) * valid
     table = torch.cat(
         [
             coef_a,
@@ -162,11 +173,11 @@ def _triangle_setup(
             tz[:, 0:1],
             dz_dx,
             dz_dy,
-            torch.stack([xmin, ymin, nx], 1),
+            torch.stack([xmin, ymin, nx], 1).index_select(0, live),
         ],
         1,
     )
-    return table, count
+    return table, live, count
 
 
 def _scatter_chunk(

@@ -135,6 +135,19 @@ def test_a_small_new_face_is_found_by_the_next_full_scan() -> None:
     assert analyzer.stats.full_scans == 3 and analyzer.stats.tracks == 1
 
 
+def test_a_shot_cut_scans_the_next_frame_for_small_faces() -> None:
+    faces = wh_frames(4, factor=8)  # face ~40 px: only a full scan finds a new one
+    blank = np.full((180, 320, 3), 110, np.uint8)
+    shot = [_on_canvas(f, (180, 320), (120, 60)) for f in faces]
+    analyzer = FaceAnalyzer(AnalyzerConfig(scan_every=100, wide_pixels=0))
+    seen = [analyzer.analyze(i, rgb) for i, rgb in enumerate([blank, blank])]
+    analyzer.cut()
+    seen += [analyzer.analyze(i, rgb) for i, rgb in enumerate(shot, start=2)]
+    # Scanned at 0 and at the cut (2): tentative there, confirmed by its window search at 3.
+    assert [len(obs) for obs in seen] == [0, 0, 0, 1, 1, 1]
+    assert analyzer.stats.full_scans == 2
+
+
 def test_a_big_new_face_is_found_at_once_by_the_wide_pass() -> None:
     faces = wh_frames(4, factor=4)  # face ~80 px, on a canvas the wide pass sees at 1x
     blank = np.full((180, 320, 3), 110, np.uint8)

@@ -60,6 +60,24 @@ def test_no_smoothing_passes_raw_fits_without_lag(model, portrait):
     assert ready[0].faces and ready[0].faces[0].confidence == 1.0
 
 
+def test_frames_observed_ahead_are_analysed_as_if_observed_in_push(model, portrait):
+    blank = np.full_like(portrait, 90)
+    frames = [portrait] * 3 + [blank] + [portrait] * 2
+    inline = SequenceAnalyser(model, AnalysisConfig(smooth_lag=2))
+    ahead = SequenceAnalyser(model, AnalysisConfig(smooth_lag=2))
+    seen = [ahead.observe(index, rgb) for index, rgb in enumerate(frames)]  # all before any fit
+    one = [a for i, rgb in enumerate(frames) for a in inline.push(i, rgb, i)] + inline.finish()
+    two = [a for i, rgb in enumerate(frames) for a in ahead.push(i, rgb, i, seen[i])]
+    two += ahead.finish()
+    assert [a.index for a in two] == [a.index for a in one] == list(range(len(frames)))
+    for a, b in zip(one, two, strict=True):
+        assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces]
+        for f, g in zip(a.faces, b.faces, strict=True):
+            np.testing.assert_allclose(f.landmarks68, g.landmarks68, atol=1e-4)
+    with pytest.raises(ValueError, match="frame 0 pushed as frame 1"):
+        SequenceAnalyser(model).push(1, portrait, None, seen[0])
+
+
 def test_crop_pixels_follow_the_scaled_alignment():
     alignment = align(np.random.default_rng(0).uniform(20, 60, (68, 2)).astype(np.float32), 32)
     xy = torch.tensor([[[30.0, 40.0], [10.0, 5.0]]])

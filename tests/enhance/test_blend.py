@@ -1,4 +1,8 @@
+import math
+
+import pytest
 import torch
+import torch.nn.functional as F
 
 from facesr_video.enhance.blend import (
     FadeWeight,
@@ -17,6 +21,29 @@ def test_gaussian_blur_keeps_constants_and_mass():
     blurred = gaussian_blur(impulse, 1.5)
     assert abs(blurred.sum().item() - 1.0) < 1e-4
     assert blurred[0, 0, 15, 15] < 0.2
+
+
+def _blur_by_convolution(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Reference: the truncated kernel as two reflect-padded depthwise convolutions."""
+    radius = min(max(1, math.ceil(3.0 * sigma)), image.shape[-1] - 1, image.shape[-2] - 1)
+    offsets = torch.arange(-radius, radius + 1, dtype=image.dtype)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    channels = image.shape[1]
+    out = F.pad(image, (radius, radius, 0, 0), mode="reflect")
+    out = F.conv2d(out, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
+    out = F.pad(out, (0, 0, radius, radius), mode="reflect")
+    return F.conv2d(out, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
+
+
+@pytest.mark.parametrize(
+    ("shape", "sigma"), [((1, 3, 64, 64), 5.1), ((2, 1, 20, 33), 2.0), ((1, 3, 6, 9), 4.0)]
+)
+def test_gaussian_blur_sums_as_a_reflect_padded_convolution(shape, sigma):
+    image = torch.rand(shape)
+    torch.testing.assert_close(
+        gaussian_blur(image, sigma), _blur_by_convolution(image, sigma), rtol=0, atol=1e-5
+    )
 
 
 def test_feathered_mask_is_soft_inside_coverage_and_zero_at_border():

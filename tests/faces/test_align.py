@@ -15,6 +15,7 @@ from facesr_video.faces.align import (
     Alignment,
     align,
     align_native,
+    blend_shifted,
     choose_crop_size,
     crop_image,
     invert_affine,
@@ -218,3 +219,25 @@ def test_whole_pixel_shifts_are_copies_equal_to_sampling(mode, padding_mode, mon
     turned = maps.astype(np.float64)
     turned[0, 0, 1] = 0.01
     assert align_module.whole_pixel_shifts(align_module.invert_affine(turned)) is None
+
+
+@pytest.mark.parametrize("offset", [(7, 5), (-6, 3), (10, -4), (-30, -20)])
+def test_blend_shifted_is_the_resampling_paste_for_whole_pixel_offsets(offset):
+    """A crop at a whole-pixel offset, partly off the image: the copy-blend writes the same
+    uint8 pixels as `paste` (to one level of rounding) and leaves the rest alone."""
+    generator = torch.Generator().manual_seed(0)
+    image = (torch.rand(40, 48, 3, generator=generator) * 255).to(torch.uint8).numpy()
+    crop = torch.rand(3, 24, 24, generator=generator)
+    alpha = torch.rand(1, 24, 24, generator=generator)
+    dx, dy = offset
+    crop_from_frame = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])
+    frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+    pasted = paste(frame, crop[None], crop_from_frame, alpha[None])
+    expected = (pasted[0].permute(1, 2, 0).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).numpy()
+    out = image.copy()
+    blend_shifted(out, crop, alpha, dx, dy)
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
+    covered = np.zeros(image.shape[:2], bool)
+    covered[max(0, -dy) : 24 - dy, max(0, -dx) : 24 - dx] = True
+    np.testing.assert_array_equal(out[~covered], image[~covered])
+    assert (out[covered] != image[covered]).mean() > 0.5

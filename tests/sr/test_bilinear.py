@@ -6,7 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from facesr_video.sr.bilinear import fold_unshuffled_linear, phase_weights, upscaled_block_mean
+from facesr_video.sr.bilinear import (
+    fold_unshuffled_linear,
+    phase_weights,
+    upscale_bilinear,
+    upscaled_block_mean,
+)
 
 
 def _upscaled(x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -40,3 +45,11 @@ def test_block_mean_of_the_upscale_is_made_at_input_size(scale: int) -> None:
     x = torch.rand(3, 1, 12, 10)
     expected = F.avg_pool2d(_upscaled(x, scale), scale)
     torch.testing.assert_close(upscaled_block_mean(x, scale), expected, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4, 8])
+def test_upscale_bilinear_is_interpolate_one_channel_at_a_time(scale: int) -> None:
+    x = torch.rand(2, 3, 9, 13).contiguous(memory_format=torch.channels_last)
+    out = upscale_bilinear(x, scale)
+    assert out.shape == (2, 3, 9 * scale, 13 * scale)
+    torch.testing.assert_close(out, _upscaled(x, scale), rtol=0, atol=1e-6)
