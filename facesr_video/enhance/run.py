@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from facesr_video.device import resolve_device
@@ -210,19 +210,21 @@ def build_face_stage(options: EnhanceOptions) -> FaceStage | None:
     check_face_choices(face)  # also for callers that skip check_options (stills, segments)
     device = resolve_device(face.device)
     set_torch_threads(face.threads, device)
-    network, info = resolve_network(face.weights, options.scale, device, input_quality(options))
+    quality = input_quality(options, face)
+    network, info = resolve_network(face.weights, options.scale, device, quality)
     model = resolve_face_model(face.face_model)
     check_model_matches_weights(model, info)
+    face = replace(face, input_quality=quality)
     return FaceStage(model, network, info, options.scale, face, device, options.background)
 
 
-def input_quality(options: EnhanceOptions) -> InputQuality:
-    """--input-quality for the shipped weights (given --weights are used whatever the input),
-    said once when it picks the network for compressed input."""
-    face = options.faces
-    if face is None or face.weights is not None:
-        return "clean"
+def input_quality(options: EnhanceOptions, face: FaceOptions) -> InputQuality:
+    """--input-quality decided for this input: it picks the shipped weights (given --weights
+    are used whatever the input) and whether faces take their colours from the low-resolution
+    crop; said once when it picks the network for compressed input."""
     decision = decide_input_quality(face.input_quality, options.input)
+    if face.weights is not None:
+        return decision.quality
     chosen = shipped_weights(options.scale, decision.quality)
     if not options.quiet and chosen != shipped_weights(options.scale, "clean"):
         stderr_console.print(

@@ -11,7 +11,7 @@ import torch
 
 from facesr_video.cli import main
 from facesr_video.enhance import prepare
-from facesr_video.enhance.face_stage import FaceOptions
+from facesr_video.enhance.face_stage import FaceOptions, FaceStage
 from facesr_video.enhance.run import EnhanceOptions, build_face_stage
 from tests.conftest import ICT_NPZ, require
 from tests.video.clips import write_coded_clip
@@ -47,11 +47,15 @@ def loaded(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return paths
 
 
-def _build(src: Path, quality: str = "auto", quiet: bool = True) -> None:
-    face = FaceOptions(input_quality=quality, device="cpu", runtime="torch", threads=1)
+def _build(
+    src: Path, quality: str = "auto", quiet: bool = True, weights: Path | None = None
+) -> FaceStage | None:
+    face = FaceOptions(
+        weights=weights, input_quality=quality, device="cpu", runtime="torch", threads=1
+    )
     before = torch.get_num_threads()
     try:
-        build_face_stage(
+        return build_face_stage(
             EnhanceOptions(src, src.with_suffix(".out.mp4"), 4, quiet=quiet, faces=face)
         )
     finally:
@@ -81,6 +85,23 @@ def test_explicit_choices_override_the_stream(
     assert loaded[-1] == weights_dir / CLEAN
     _build(lossless, "compressed")
     assert loaded[-1] == weights_dir / COMPRESSED
+
+
+def test_faces_take_the_crops_colours_on_clean_input_only(
+    tmp_path: Path, weights_dir: Path, loaded: list[Path]
+) -> None:
+    """Decided from the stream also with --weights given (which then load whatever the input)."""
+    coded = write_coded_clip(tmp_path / "crf30.mp4", "libx264", {"crf": "30"}, "yuv420p")
+    lossless = write_coded_clip(tmp_path / "ffv1.mkv", "ffv1", {}, "yuv444p")
+    own = weights_dir / CLEAN
+    for weights in (None, own):
+        on_coded, on_lossless = _build(coded, weights=weights), _build(lossless, weights=weights)
+        assert on_coded is not None and on_lossless is not None
+        assert on_coded.options.input_quality == "compressed" and not on_coded.colour_from_crop
+        assert on_lossless.options.input_quality == "clean" and on_lossless.colour_from_crop
+    assert loaded[-2:] == [own, own]
+    forced = _build(coded, "clean", weights=own)
+    assert forced is not None and forced.colour_from_crop
 
 
 def test_the_clean_network_where_none_ships_for_compressed_input(
