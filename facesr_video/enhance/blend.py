@@ -2,8 +2,9 @@
 
 Three small tensor functions: a feathered mask built from the render's coverage (so the seam
 follows the 3D face, stable over time and pose aware), a colour match that takes the crop's low
-frequencies from the plain upscale (so the face never changes tone against its surroundings),
-and the fade weight per face that moves unreliable faces toward the plain path gradually.
+frequencies from the plain upscale (so the face never changes tone against its surroundings;
+used on clean input only, since a coded crop's colours carry the codec's errors), and the fade
+weight per face that moves unreliable faces toward the plain path gradually.
 """
 
 from __future__ import annotations
