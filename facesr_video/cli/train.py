@@ -90,6 +90,14 @@ def train_command(
         "--init",
         help="Start from these weights (same model and priors; another scale: shared layers).",
     ),
+    mse_weight: float = float_option(
+        DEFAULTS.mse_weight,
+        "--mse-weight",
+        min=0.0,
+        max=1000.0,
+        help="Add this times the mean squared error to the L1 loss: a fine-tune that weighs "
+        "large errors more, as PSNR does (20 puts the two terms on a par near convergence).",
+    ),
     ema: float = float_option(
         DEFAULTS.ema_decay,
         "--ema",
@@ -158,6 +166,7 @@ def train_command(
         seed=seed,
         init=str(init) if init else None,
         ema_decay=ema,
+        mse_weight=mse_weight,
         flip=flip,
         translation=translation,
         scale_augment=_pair(scale_augment, "--scale-augment"),

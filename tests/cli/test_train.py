@@ -31,3 +31,23 @@ def test_wrong_scale_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFix
     code = main(["train", str(store), "--scale", "8", "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--scale 4" in err[0]
+
+
+def test_mse_weight_reaches_the_loss_and_the_recipe(tmp_path: Path) -> None:
+    """--mse-weight changes what the same seeded steps learn, and the weights record it."""
+    from facesr_video.sr.weights import load_model
+
+    torch.set_num_threads(1)
+    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
+    store = make_store(tmp_path / "s", layout=layout)
+    states = {}
+    for weight in ("0", "500"):
+        run = tmp_path / f"run-{weight}"
+        args = ["-q", "train", str(store), "--scale", "4", "--out", str(run), "--steps", "3"]
+        args += ["--batch-size", "2", "--patch", "8", "--ema", "0", "--mse-weight", weight]
+        assert main(args) == 0
+        model, info = load_model(run / "model.safetensors")
+        assert info.recipe["train_config"]["mse_weight"] == float(weight)
+        states[weight] = model.state_dict()
+    changed = [k for k in states["0"] if not torch.equal(states["0"][k], states["500"][k])]
+    assert changed, "the MSE term changed no parameter"
