@@ -17,6 +17,7 @@ from facesr_video.render.layout import LAYOUT_VERSION
 from facesr_video.sr.config import VARIANTS
 from facesr_video.training.config import TrainConfig, TrainingDiverged
 from facesr_video.training.loop import train
+from facesr_video.training.validation import validation_line
 
 DEFAULTS = TrainConfig()  # every default below is TrainConfig's, so the two cannot drift
 
@@ -185,11 +186,7 @@ def train_command(
             f"{steps}; --resume continues it"
         )
     if result.evals:
-        last = result.evals[-1]
-        typer.echo(
-            f"step {result.steps}: PSNR {last.psnr:.2f} dB (bicubic {last.bicubic_psnr:.2f}), "
-            f"SSIM {last.ssim:.4f} (bicubic {last.bicubic_ssim:.4f})"
-        )
+        typer.echo(validation_line(result.evals[-1]))
     typer.echo(str(result.weights))
 
 

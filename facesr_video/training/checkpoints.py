@@ -1,13 +1,14 @@
 """RUN/checkpoint.pt: everything a resumed run needs, written atomically, never from bad weights.
 
-A checkpoint holds the model, its EMA, the optimiser, the schedule and the step, with the
-network's config and the store's prior layout so a resume on another model or store is refused.
+A checkpoint holds the model, its EMA, the optimiser, the schedule, the step and the validations
+so far (so a resumed run reports its whole history), with the network's config and the store's
+prior layout so a resume on another model or store is refused.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from facesr_video.files import write_whole
 from facesr_video.sr.network import SAMNet
 from facesr_video.training.config import TrainConfig
 from facesr_video.training.ema import ExponentialAverage
+from facesr_video.training.validation import EvalResult
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -32,6 +34,7 @@ class TrainingState:
     scheduler: torch.optim.lr_scheduler.LambdaLR
     layout_version: str  # the store's prior layout
     config: TrainConfig
+    evals: list[EvalResult] = field(default_factory=list)  # validations so far, oldest first
 
     def to_checkpoint(self, step: int) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class TrainingState:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "step": step,
+            "validation": [_eval_record(e) for e in self.evals],
             "config": self.model.config.to_json(),
             "layout": self.layout_version,
             "train_config": json.dumps(asdict(self.config), default=str),
@@ -65,7 +69,20 @@ class TrainingState:
         self.ema.load_state_dict(state.get("ema", state["model"]), int(state.get("ema_updates", 0)))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.evals = [_eval_result(record) for record in state.get("validation", [])]
         return int(state["step"])
+
+
+def _eval_record(result: EvalResult) -> dict[str, Any]:
+    """An EvalResult as plain values (a checkpoint is read back with torch's weights_only)."""
+    record = asdict(result)
+    record["sheet"] = None if result.sheet is None else str(result.sheet)
+    return record
+
+
+def _eval_result(record: dict[str, Any]) -> EvalResult:
+    sheet = record.get("sheet")
+    return EvalResult(**{**record, "sheet": None if sheet is None else Path(sheet)})
 
 
 def start_step(state: TrainingState, out_dir: Path) -> int:

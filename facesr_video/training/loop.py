@@ -39,7 +39,7 @@ from facesr_video.training.checkpoints import (
     save_checkpoint,
     start_step,
 )
-from facesr_video.training.config import TrainConfig, TrainingDiverged
+from facesr_video.training.config import TrainConfig, TrainingDiverged, say
 from facesr_video.training.data import (
     TrainingData,
     coefficient_mean,
@@ -50,7 +50,7 @@ from facesr_video.training.distributed import Distributed, end_distributed, setu
 from facesr_video.training.ema import ExponentialAverage
 from facesr_video.training.export import WEIGHTS, RunRecord, export_run
 from facesr_video.training.network import build_model, forward, trainable_parameters
-from facesr_video.training.validation import EvalResult, validate
+from facesr_video.training.validation import EvalResult, validate, validation_line
 
 
 @dataclass(frozen=True)
@@ -235,21 +235,21 @@ class _Run:
         """Checkpoint and validate when due or `stopping` (rank 0), then wait for every process."""
         config, data = self.config, self.data
         last = step == config.steps or stopping
+        if self.ctx.main and data.val_idx and (step % config.eval_every == 0 or last):
+            result = validate(
+                self.state.ema.model,
+                data.reader,
+                data.val_idx,
+                config,
+                self.device,
+                step,
+                self.out_dir,
+                data.channels,
+            )
+            evals.append(result)
+            say(config, validation_line(result))
         if self.ctx.main and (step % config.checkpoint_every == 0 or last):
             save_checkpoint(self.checkpoint, self.state.to_checkpoint(step))
-        if self.ctx.main and data.val_idx and (step % config.eval_every == 0 or last):
-            evals.append(
-                validate(
-                    self.state.ema.model,
-                    data.reader,
-                    data.val_idx,
-                    config,
-                    self.device,
-                    step,
-                    self.out_dir,
-                    data.channels,
-                )
-            )
         self.ctx.barrier()
 
 
@@ -257,7 +257,7 @@ def _run_steps(
     run: _Run, loader: Iterable[SRBatch], start: int, scale: int
 ) -> tuple[int, float, list[EvalResult]]:
     """Train on every batch of `loader`; returns the last step, its loss and the validations."""
-    evals: list[EvalResult] = []
+    evals = run.state.evals  # a resumed run's earlier validations, then this run's
     step, last_loss = start, float("nan")
     progress = make_progress("steps", quiet=run.config.quiet or not run.ctx.main)
     with progress:

@@ -34,6 +34,14 @@ class EvalResult:
     sheet: Path | None
 
 
+def validation_line(result: EvalResult) -> str:
+    """One line for the person training: the step's PSNR and SSIM beside bicubic's."""
+    return (
+        f"step {result.step}: PSNR {result.psnr:.2f} dB (bicubic {result.bicubic_psnr:.2f}), "
+        f"SSIM {result.ssim:.4f} (bicubic {result.bicubic_ssim:.4f})"
+    )
+
+
 @torch.no_grad()
 def validate(
     model: SAMNet,

@@ -3,6 +3,7 @@ keeps the schedule of its full --steps, and a resumed run ends where an uninterr
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,6 +63,13 @@ def test_a_resumed_stopped_run_ends_as_an_uninterrupted_one(
     b, _ = load_model(resumed.weights)
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.allclose(pa, pb, atol=1e-6), name
+    # the validation history survives the stop: the first run's step, then the resumed run's
+    assert [e.step for e in straight.evals] == [3, 6]
+    assert [e.step for e in resumed.evals] == [2, 3, 6]
+    assert resumed.evals[-1].psnr == pytest.approx(straight.evals[-1].psnr, abs=1e-4)
+    saved = json.loads((tmp_path / "b" / "validation.json").read_text())
+    assert [record["step"] for record in saved] == [2, 3, 6]
+    assert Path(saved[0]["sheet"]).is_file()
 
 
 def test_time_limit_must_be_positive() -> None:

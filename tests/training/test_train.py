@@ -73,11 +73,14 @@ def test_resume_continues_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     store = make_store(tmp_path / "s")
     straight = train(store, 4, tmp_path / "a", TINY)
 
-    def interrupt(*args: object, **kwargs: object) -> None:
+    save = loop.save_checkpoint
+
+    def save_then_interrupt(path: Path, state: dict) -> bool:
+        save(path, state)
         raise KeyboardInterrupt  # Ctrl-C right after the step-3 checkpoint
 
     with monkeypatch.context() as patch:
-        patch.setattr(loop, "validate", interrupt)
+        patch.setattr(loop, "save_checkpoint", save_then_interrupt)
         with pytest.raises(KeyboardInterrupt):
             train(store, 4, tmp_path / "b", TINY)
     assert load_checkpoint(tmp_path / "b" / CHECKPOINT)["step"] == 3
