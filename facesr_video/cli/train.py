@@ -95,7 +95,6 @@ def train_command(
         DEFAULTS.mse_weight,
         "--mse-weight",
         min=0.0,
-        max=1000.0,
         help="Add this times the mean squared error to the L1 loss: a fine-tune that weighs "
         "large errors more, as PSNR does (20 puts the two terms on a par near convergence).",
     ),

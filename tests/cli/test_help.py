@@ -27,7 +27,8 @@ from facesr_video.sr.weights import read_info
 from facesr_video.training.config import TrainConfig, TrainingDiverged
 
 WIDE = {"COLUMNS": "200"}  # one option's text on few lines, none cut
-OPTION_LINE = re.compile(r"^│\s+(?:\*\s+)?(--[a-z0-9-]+)")
+# A flag in the option column (a wrapped description line may also start with a flag, far right)
+OPTION_LINE = re.compile(r"^│\s{1,6}(?:\*\s+)?(--[a-z0-9-]+)")
 
 # CLI parameter -> (options dataclass field, whether the flag says the opposite of the field)
 RENAMED = {
