@@ -231,7 +231,7 @@ class _Run:
         passed = torch.tensor(1.0 if self.deadline.passed() else 0.0, device=self.device)
         return bool(self.ctx.mean(passed) > 0)
 
-    def after_step(self, step: int, evals: list[EvalResult], stopping: bool = False) -> None:
+    def after_step(self, step: int, stopping: bool = False) -> None:
         """Checkpoint and validate when due or `stopping` (rank 0), then wait for every process."""
         config, data = self.config, self.data
         last = step == config.steps or stopping
@@ -246,7 +246,7 @@ class _Run:
                 self.out_dir,
                 data.channels,
             )
-            evals.append(result)
+            self.state.evals.append(result)  # kept in the checkpoint, for --resume
             say(config, validation_line(result))
         if self.ctx.main and (step % config.checkpoint_every == 0 or last):
             save_checkpoint(self.checkpoint, self.state.to_checkpoint(step))
@@ -257,7 +257,6 @@ def _run_steps(
     run: _Run, loader: Iterable[SRBatch], start: int, scale: int
 ) -> tuple[int, float, list[EvalResult]]:
     """Train on every batch of `loader`; returns the last step, its loss and the validations."""
-    evals = run.state.evals  # a resumed run's earlier validations, then this run's
     step, last_loss = start, float("nan")
     progress = make_progress("steps", quiet=run.config.quiet or not run.ctx.main)
     with progress:
@@ -273,7 +272,7 @@ def _run_steps(
             last_loss = float(seen)
             progress.update(task, advance=1, description=f"train x{scale} loss {last_loss:.4f}")
             stopping = step < run.config.steps and run.out_of_time()
-            run.after_step(step, evals, stopping)
+            run.after_step(step, stopping)
             if stopping:
                 break
-    return step, last_loss, evals
+    return step, last_loss, run.state.evals  # a resumed run's earlier ones first

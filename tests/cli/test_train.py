@@ -10,6 +10,7 @@ import torch
 from facesr_video.cli import main
 from facesr_video.dataset.store import LayoutInfo
 from facesr_video.render.layout import LAYOUT_VERSION
+from facesr_video.sr.weights import load_model
 from tests.dataset.conftest import LAYOUT, make_store
 
 
@@ -35,8 +36,6 @@ def test_wrong_scale_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_mse_weight_reaches_the_loss_and_the_recipe(tmp_path: Path) -> None:
     """--mse-weight changes what the same seeded steps learn, and the weights record it."""
-    from facesr_video.sr.weights import load_model
-
     torch.set_num_threads(1)
     layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
     store = make_store(tmp_path / "s", layout=layout)
