@@ -98,6 +98,14 @@ def train_command(
         help="Add this times the mean squared error to the L1 loss: a fine-tune that weighs "
         "large errors more, as PSNR does (20 puts the two terms on a par near convergence).",
     ),
+    clean_share: float = float_option(
+        DEFAULTS.clean_share,
+        "--clean-share",
+        min=0.0,
+        max=1.0,
+        help="With --degradation stored: this share of the patches gets the clean (bicubic) "
+        "input made on the fly instead, so one network serves clean and compressed video.",
+    ),
     ema: float = float_option(
         DEFAULTS.ema_decay,
         "--ema",
@@ -167,6 +175,7 @@ def train_command(
         init=str(init) if init else None,
         ema_decay=ema,
         mse_weight=mse_weight,
+        clean_share=clean_share,
         flip=flip,
         translation=translation,
         scale_augment=_pair(scale_augment, "--scale-augment"),

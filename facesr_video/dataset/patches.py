@@ -85,6 +85,7 @@ class PatchDataset(Dataset):
         neighbours: int = 0,
         registration: str = "mesh",
         synthetic_neighbours: bool = False,
+        clean_share: float = 0.0,
     ) -> None:
         small = [i for i in indices if reader.lr_sizes[i] < patch]
         if small:
@@ -98,6 +99,9 @@ class PatchDataset(Dataset):
         self.train = train
         self.degrade_on_the_fly = degrade_on_the_fly
         self.degrade_config = degrade_config
+        # Training patches of a stored-input run degraded on the fly instead, this often: one
+        # network for clean and compressed input (the rest keep the store's coded input).
+        self.clean_share = clean_share
         self.channels = None if channels is None else list(channels)
         names = reader.layout.channels
         self.channel_names = names if channels is None else tuple(names[i] for i in channels)
@@ -124,7 +128,8 @@ class PatchDataset(Dataset):
         rng = np.random.default_rng(seed)
         n = s.lr.shape[0]
         coeffs = np.asarray(s.coeffs, dtype=np.float32).copy()
-        shrink = self._shrink(rng, n) if self.train and self.degrade_on_the_fly else 1.0
+        fly = self._on_the_fly(rng)
+        shrink = self._shrink(rng, n) if self.train and fly else 1.0
         if shrink < 1.0:
             side = s.hr.shape[0]
             region = min(side, int(round(p * scale / shrink)))
@@ -140,7 +145,7 @@ class PatchDataset(Dataset):
             big = slice(y * scale, (y + p) * scale), slice(x * scale, (x + p) * scale)
             hr = np.asarray(s.hr[big[0], big[1]])
             priors = _channels(s.priors[:, big[0], big[1]], self.channels).astype(np.float32)
-        if self.degrade_on_the_fly:
+        if fly:
             hr, lr, nb_lr, nb_pos, nb_conf = self._degraded(s, window, hr, rng)
         else:
             lr = np.asarray(s.lr[y : y + p, x : x + p])
@@ -162,6 +167,12 @@ class PatchDataset(Dataset):
             nb_pos=nb_pos,
             nb_conf=nb_conf,
         )
+
+    def _on_the_fly(self, rng: np.random.Generator) -> bool:
+        """Whether this item's input is made from its HR patch (else the store's input is read)."""
+        if self.degrade_on_the_fly:
+            return True
+        return self.train and self.clean_share > 0.0 and rng.uniform() < self.clean_share
 
     def _degraded(
         self, s: StoreSample, window: HRWindow, hr: np.ndarray, rng: np.random.Generator

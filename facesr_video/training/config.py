@@ -44,6 +44,9 @@ class TrainConfig:
     max_val_samples: int = 64
     degrade_on_the_fly: bool = True
     degradation: str = "bicubic"  # a name in degrade.recipes.DEGRADATIONS, or STORED
+    # With STORED: the share of training patches degraded on the fly with the clean recipe
+    # instead, so one network learns both clean and coded input.
+    clean_share: float = 0.0
     scale_augment: tuple[float, float] = (0.35, 1.0)  # shrink range (1, 1 = off), see Augment
     flip: bool = True  # mirrored priors and coefficients (dataset/mirror.py)
     face_model: str | None = None  # for mirroring identity weights; default: the installed one
@@ -89,6 +92,13 @@ class TrainConfig:
         if self.degradation not in DEGRADATIONS and self.degradation != STORED:
             names = ", ".join([*DEGRADATIONS, STORED])
             raise InputError(f"--degradation must be one of {names}, got {self.degradation!r}")
+        if not 0.0 <= self.clean_share <= 1.0:
+            raise InputError(f"--clean-share must be in [0, 1], got {self.clean_share}")
+        if self.clean_share and self.degradation != STORED:
+            raise InputError(
+                "--clean-share mixes clean patches into the stored input",
+                hint="use it with --degradation stored",
+            )
         if self.patch <= 0 or self.patch % 8:
             raise InputError(f"--patch must be a positive multiple of 8, got {self.patch}")
         low, high = self.scale_augment

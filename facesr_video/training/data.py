@@ -145,6 +145,7 @@ def training_batches(
         neighbours=model_config.neighbours,
         registration=config.registration,
         synthetic_neighbours=config.synthetic_neighbours,
+        clean_share=config.clean_share,
     )
     loader = DataLoader(
         dataset,
