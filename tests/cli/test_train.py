@@ -50,3 +50,29 @@ def test_mse_weight_reaches_the_loss_and_the_recipe(tmp_path: Path) -> None:
         states[weight] = model.state_dict()
     changed = [k for k in states["0"] if not torch.equal(states["0"][k], states["500"][k])]
     assert changed, "the MSE term changed no parameter"
+
+
+def test_clean_share_reaches_the_patches_and_the_recipe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--clean-share changes what a stored-input run learns, the weights record it, and without
+    --degradation stored it is one error line."""
+    torch.set_num_threads(1)
+    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
+    store = make_store(tmp_path / "s", layout=layout)
+    base = ["-q", "train", str(store), "--scale", "4", "--steps", "3", "--batch-size", "2"]
+    base += ["--patch", "8", "--ema", "0"]
+    states = {}
+    for share in ("0", "1"):
+        run = tmp_path / f"run-{share}"
+        args = [*base, "--out", str(run), "--degradation", "stored", "--clean-share", share]
+        assert main(args) == 0
+        model, info = load_model(run / "model.safetensors")
+        assert info.recipe["train_config"]["clean_share"] == float(share)
+        states[share] = model.state_dict()
+    changed = [k for k in states["0"] if not torch.equal(states["0"][k], states["1"][k])]
+    assert changed, "clean patches changed no parameter"
+    capsys.readouterr()
+    assert main([*base, "--out", str(tmp_path / "bad"), "--clean-share", "0.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--clean-share" in err[0] and "stored" in err[0]
