@@ -39,17 +39,13 @@ def test_mse_weight_reaches_the_loss_and_the_recipe(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
     store = make_store(tmp_path / "s", layout=layout)
+    base = _short_run(store)
     states = {}
     for weight in ("0", "500"):
-        run = tmp_path / f"run-{weight}"
-        args = ["-q", "train", str(store), "--scale", "4", "--out", str(run), "--steps", "3"]
-        args += ["--batch-size", "2", "--patch", "8", "--ema", "0", "--mse-weight", weight]
-        assert main(args) == 0
-        model, info = load_model(run / "model.safetensors")
-        assert info.recipe["train_config"]["mse_weight"] == float(weight)
-        states[weight] = model.state_dict()
-    changed = [k for k in states["0"] if not torch.equal(states["0"][k], states["500"][k])]
-    assert changed, "the MSE term changed no parameter"
+        args = [*base, "--out", str(tmp_path / f"run-{weight}"), "--mse-weight", weight]
+        states[weight], config = _trained(args)
+        assert config["mse_weight"] == float(weight)
+    assert _changed(states["0"], states["500"]), "the MSE term changed no parameter"
 
 
 def test_clean_share_reaches_the_patches_and_the_recipe(
@@ -60,19 +56,45 @@ def test_clean_share_reaches_the_patches_and_the_recipe(
     torch.set_num_threads(1)
     layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
     store = make_store(tmp_path / "s", layout=layout)
-    base = ["-q", "train", str(store), "--scale", "4", "--steps", "3", "--batch-size", "2"]
-    base += ["--patch", "8", "--ema", "0"]
+    base = _short_run(store)
     states = {}
     for share in ("0", "1"):
-        run = tmp_path / f"run-{share}"
-        args = [*base, "--out", str(run), "--degradation", "stored", "--clean-share", share]
-        assert main(args) == 0
-        model, info = load_model(run / "model.safetensors")
-        assert info.recipe["train_config"]["clean_share"] == float(share)
-        states[share] = model.state_dict()
-    changed = [k for k in states["0"] if not torch.equal(states["0"][k], states["1"][k])]
-    assert changed, "clean patches changed no parameter"
+        args = [*base, "--out", str(tmp_path / f"run-{share}"), "--degradation", "stored"]
+        states[share], config = _trained([*args, "--clean-share", share])
+        assert config["clean_share"] == float(share)
+    assert _changed(states["0"], states["1"]), "clean patches changed no parameter"
     capsys.readouterr()
     assert main([*base, "--out", str(tmp_path / "bad"), "--clean-share", "0.5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--clean-share" in err[0] and "stored" in err[0]
+
+
+def _short_run(store: Path) -> list[str]:
+    """A three-step train command line on `store`, without --out."""
+    return [
+        "-q",
+        "train",
+        str(store),
+        "--scale",
+        "4",
+        "--steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--patch",
+        "8",
+        "--ema",
+        "0",
+    ]
+
+
+def _trained(args: list[str]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Run `train` with `args` (it must succeed); the weights and the recipe's train config."""
+    assert main(args) == 0
+    out = Path(args[args.index("--out") + 1])
+    model, info = load_model(out / "model.safetensors")
+    return model.state_dict(), info.recipe["train_config"]
+
+
+def _changed(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> list[str]:
+    return [k for k in a if not torch.equal(a[k], b[k])]
