@@ -71,21 +71,8 @@ def test_clean_share_reaches_the_patches_and_the_recipe(
 
 def _short_run(store: Path) -> list[str]:
     """A three-step train command line on `store`, without --out."""
-    return [
-        "-q",
-        "train",
-        str(store),
-        "--scale",
-        "4",
-        "--steps",
-        "3",
-        "--batch-size",
-        "2",
-        "--patch",
-        "8",
-        "--ema",
-        "0",
-    ]
+    options = ["--scale", "4", "--steps", "3", "--batch-size", "2", "--patch", "8", "--ema", "0"]
+    return ["-q", "train", str(store), *options]
 
 
 def _trained(args: list[str]) -> tuple[dict[str, torch.Tensor], dict]:
