@@ -51,7 +51,13 @@ def extract_priors_command(
     overlay: bool = typer.Option(
         False, "--overlay", help="Also write an overlay video (mesh + landmarks) per video."
     ),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the realistic degradation."),
+    seed: int = typer.Option(
+        0,
+        "--seed",
+        min=0,
+        help="Seed of each source's degradation draw (another seed, another draw: a second "
+        "store to train with the first).",
+    ),
     device: str = typer.Option("auto", "--device", help="Render on auto, cpu or cuda."),
     shard_size: int = typer.Option(256, "--shard-size", min=1, help="Samples per store shard."),
     neighbours: int = typer.Option(

@@ -29,7 +29,11 @@ DEFAULTS = TrainConfig()  # every default below is TrainConfig's, so the two can
     "RUN/checkpoint.pt: lower --lr, then --resume).",
 )
 def train_command(
-    store: Path = typer.Argument(..., help="A store made by `facesr-video extract-priors`."),
+    store: list[Path] = typer.Argument(
+        ...,
+        help="A store made by `facesr-video extract-priors`, or several trained as one (the same "
+        "inputs extracted with another --seed: another draw of each one's degradation).",
+    ),
     scale: int = typer.Option(
         ..., "--scale", "-s", help="2, 4 or 8: the store's factor or one dividing it."
     ),

@@ -29,7 +29,7 @@ from facesr_video.dataset.degrade.recipes import (
     draw_degradation,
 )
 from facesr_video.dataset.mirror import CoefficientMirror, mirror_maps
-from facesr_video.dataset.store import NeighbourSample, StoreReader, StoreSample
+from facesr_video.dataset.store import NeighbourSample, SampleReader, StoreSample
 from facesr_video.sr.neighbours import sample_pixels
 
 NEIGHBOUR_MARGIN = 4  # LR px of each neighbour read around the patch (motion reaches into it)
@@ -72,7 +72,7 @@ class PatchDataset(Dataset):
 
     def __init__(
         self,
-        reader: StoreReader,
+        reader: SampleReader,
         indices: Sequence[int],
         patch: int,
         train: bool = True,

@@ -35,6 +35,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
@@ -360,6 +361,28 @@ class StoreWriter:
                     raise ValueError(f"nb {name} confidence must be ({count}, 1, {n}, {n})")
 
 
+class SampleReader(Protocol):
+    """What training reads samples through: a StoreReader, or a StoreSet of several stores."""
+
+    keys: tuple[SampleKey, ...]
+    lr_sizes: tuple[int, ...]
+
+    @property
+    def scale(self) -> int: ...
+
+    @property
+    def layout(self) -> LayoutInfo: ...
+
+    @property
+    def neighbours(self) -> tuple[int, ...]: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> StoreSample: ...
+
+    def coefficients(self, index: int) -> np.ndarray: ...
+
+
 class StoreReader:
     """Random access to the samples of a store; shards are memory-mapped on first use."""
 
@@ -471,10 +494,17 @@ class StoreReader:
 
     def split(self, holdout: Iterable[str]) -> tuple[list[int], list[int]]:
         """(train indices, validation indices): validation = samples whose source is held out."""
-        held = set(holdout)
-        train = [i for i, k in enumerate(self.keys) if k.source not in held]
-        val = [i for i, k in enumerate(self.keys) if k.source in held]
-        return train, val
+        return split_by_source(self.keys, holdout)
+
+
+def split_by_source(
+    keys: Sequence[SampleKey], holdout: Iterable[str]
+) -> tuple[list[int], list[int]]:
+    """(train indices, validation indices) of `keys`: validation = those of a held-out source."""
+    held = set(holdout)
+    train = [i for i, k in enumerate(keys) if k.source not in held]
+    val = [i for i, k in enumerate(keys) if k.source in held]
+    return train, val
 
 
 def holdout_sources(sources: Sequence[str], fraction: float, seed: int = 0) -> list[str]:

@@ -1,4 +1,4 @@
-"""What a run trains and validates on: the store's samples split by source, and the batches.
+"""What a run trains and validates on: the stores' samples split by source, and the batches.
 
 Data is a function of the step (`StepBatchSampler`), so a resumed run sees what an uninterrupted
 one would have.
@@ -6,6 +6,7 @@ one would have.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from facesr_video.dataset.patches import (
     neighbour_indices,
 )
 from facesr_video.dataset.store import LayoutInfo, StoreReader, holdout_sources, match_sources
+from facesr_video.dataset.store_set import StoreSet
 from facesr_video.errors import InputError, ModelError
 from facesr_video.render.layout import variant_channels
 from facesr_video.sr.config import SAMConfig
@@ -29,9 +31,9 @@ from facesr_video.training.distributed import Distributed
 
 @dataclass(frozen=True)
 class TrainingData:
-    """A store opened for training: which samples train, which validate, which map channels."""
+    """The stores opened for training: which samples train, which validate, which map channels."""
 
-    reader: StoreReader
+    reader: StoreSet
     holdout: list[str]  # validation source ids
     train_idx: list[int]
     val_idx: list[int]
@@ -50,13 +52,16 @@ def prior_channels(names: tuple[str, ...], mode: str) -> list[int]:
     return list(variant_channels(tuple(names), mode))
 
 
-def open_training_data(store: Path, scale: int, config: TrainConfig) -> TrainingData:
-    """Open `store` at `scale` (an x4/x8 store's HR crops train x2/x4 too) and split it."""
-    reader = StoreReader(store)
+def open_training_data(stores: Sequence[Path], scale: int, config: TrainConfig) -> TrainingData:
+    """Open `stores` as one set at `scale` (x4/x8 stores' HR crops train x2/x4 too) and split
+    it by source."""
+    reader = StoreSet.open(stores)
     if scale != reader.scale and reader.scale % scale == 0 and config.on_the_fly:
-        reader = StoreReader(store, scale=scale)
-        say(config, f"reading {store} (x{reader.manifest.scale}) at x{scale}: LR = HR / {scale}")
-    check_store(reader, scale, config)
+        reader = StoreSet.open(stores, scale=scale)
+        named = ", ".join(str(p) for p in stores)
+        say(config, f"reading {named} (x{reader.stored_scale}) at x{scale}: LR = HR / {scale}")
+    for store in reader.readers:
+        check_store(store, scale, config)
     holdout = match_sources(reader.sources(), config.holdout) or holdout_sources(
         reader.sources(), config.val_fraction, config.seed
     )
@@ -71,7 +76,7 @@ def open_training_data(store: Path, scale: int, config: TrainConfig) -> Training
     return TrainingData(reader, holdout, train_idx, val_idx, channels)
 
 
-def _patch_sized(reader: StoreReader, indices: list[int], config: TrainConfig) -> list[int]:
+def _patch_sized(reader: StoreSet, indices: list[int], config: TrainConfig) -> list[int]:
     """The samples a `--patch` fits in; the few smaller faces a store may hold are left out (and
     said), so a larger patch does not need a store without them."""
     kept = [i for i in indices if reader.lr_sizes[i] >= config.patch]

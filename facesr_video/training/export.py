@@ -21,7 +21,7 @@ WEIGHTS = "model.safetensors"
 class RunRecord:
     """What a finished run did, for the recipe in the weights' metadata."""
 
-    store: Path
+    stores: tuple[Path, ...]
     steps: int
     world_size: int
     device: str  # the GPU's name, or "cpu"
@@ -36,7 +36,7 @@ def recipe(config: TrainConfig, data: TrainingData, record: RunRecord) -> dict[s
     """How the weights were made: the config, the data, the run and its validation."""
     return {
         "train_config": asdict(config),
-        "store": str(record.store),
+        "stores": [str(s) for s in record.stores],
         "store_samples": len(data.reader),
         "train_samples": len(data.train_idx),
         "flips": record.flips,

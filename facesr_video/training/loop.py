@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
@@ -80,11 +80,15 @@ class Deadline:
         return self.limit is not None and monotonic() - self.started >= self.limit
 
 
-def train(store: Path, scale: int, out_dir: Path, config: TrainConfig) -> TrainResult:
-    """Train (or resume) a SAM model on `store`; returns where the weights are and the figures."""
+def train(
+    store: Path | Sequence[Path], scale: int, out_dir: Path, config: TrainConfig
+) -> TrainResult:
+    """Train (or resume) a SAM model on `store` (or several stores as one training set);
+    returns where the weights are and the figures."""
+    stores = [Path(store)] if isinstance(store, (str, Path)) else [Path(s) for s in store]
     started = time.perf_counter()
     deadline = Deadline.start(config.time_limit)
-    check_output_folder(NamedPath("--out", Path(out_dir)), [NamedPath("store", Path(store))])
+    check_output_folder(NamedPath("--out", Path(out_dir)), [NamedPath("store", s) for s in stores])
     device = str(resolve_device(config.device))
     ctx = setup_distributed("cuda" if device.startswith("cuda") else "cpu")
     if device == "cuda" and ctx.world_size > 1:
@@ -92,7 +96,7 @@ def train(store: Path, scale: int, out_dir: Path, config: TrainConfig) -> TrainR
         torch.cuda.set_device(device)
     try:
         run_dir = Path(out_dir)
-        return _train(Path(store), scale, run_dir, config, device, ctx, started, deadline)
+        return _train(stores, scale, run_dir, config, device, ctx, started, deadline)
     finally:
         end_distributed(ctx)
 
@@ -107,7 +111,7 @@ def lr_factor(step: int, config: TrainConfig) -> float:
 
 
 def _train(
-    store: Path,
+    stores: list[Path],
     scale: int,
     out_dir: Path,
     config: TrainConfig,
@@ -116,7 +120,7 @@ def _train(
     started: float,
     deadline: Deadline,
 ) -> TrainResult:
-    data = open_training_data(store, scale, config)
+    data = open_training_data(stores, scale, config)
     model = build_model(
         config,
         scale,
@@ -150,7 +154,7 @@ def _train(
     weights = out_dir / WEIGHTS
     if ctx.main:
         record = RunRecord(
-            store=store,
+            stores=tuple(stores),
             steps=step,
             world_size=ctx.world_size,
             device=torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",

@@ -97,6 +97,14 @@ def load_init(
         origin = f"x{info.config.scale} {info.config.upsampler}"
         say(train_config, f"--init from {origin}: {taken}")
         return
+    if _shallower(info.config, config):
+        deepen_from(model, start)
+        say(
+            train_config,
+            f"--init from {info.config.blocks_per_group} blocks a group: the new "
+            "ones start as identity",
+        )
+        return
     if info.config != config and info.config != parent:
         raise ModelError(
             f"--init weights {path.name} are {info.config.to_json()}, this run builds "
@@ -108,6 +116,30 @@ def load_init(
     missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
     if unexpected or any(not k.startswith("fusion.") for k in missing):
         raise ModelError(f"--init weights {path.name} do not fit this network: {missing}")
+
+
+def _shallower(parent: SAMConfig, config: SAMConfig) -> bool:
+    """Whether `config` is `parent` with more blocks in each group."""
+    same_otherwise = replace(parent, blocks_per_group=config.blocks_per_group) == config
+    return same_otherwise and parent.blocks_per_group < config.blocks_per_group
+
+
+def deepen_from(model: SAMNet, parent: SAMNet) -> None:
+    """Load the shallower `parent` into `model`; each group's extra blocks get a zero last
+    convolution, so they add nothing and `model` starts out computing exactly what `parent` does."""
+    missing, unexpected = model.load_state_dict(parent.state_dict(), strict=False)
+    kept = parent.config.blocks_per_group
+    new_blocks = {
+        f"groups.{g}.blocks.{b}.": group.blocks[b]
+        for g, group in enumerate(model.groups)
+        for b in range(kept, len(group.blocks))
+    }
+    if unexpected or any(not k.startswith(tuple(new_blocks)) for k in missing):
+        raise ModelError(f"the shallower weights do not fit this network: {missing}")
+    with torch.no_grad():
+        for block in new_blocks.values():
+            block.conv2.weight.zero_()
+            block.conv2.bias.zero_()
 
 
 def skip_coefficients(model: SAMNet, skip: tuple[int, ...], mean: torch.Tensor) -> SAMNet:

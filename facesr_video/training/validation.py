@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from facesr_video.dataset.patches import PatchDataset, SRBatch
-from facesr_video.dataset.store import StoreReader
+from facesr_video.dataset.store import SampleReader
 from facesr_video.eval.metrics import psnr, ssim
 from facesr_video.sr.network import SAMNet
 from facesr_video.training.config import TrainConfig
@@ -45,7 +45,7 @@ def validation_line(result: EvalResult) -> str:
 @torch.no_grad()
 def validate(
     model: SAMNet,
-    reader: StoreReader,
+    reader: SampleReader,
     val_idx: list[int],
     config: TrainConfig,
     device: str,

@@ -69,6 +69,26 @@ def test_clean_share_reaches_the_patches_and_the_recipe(
     assert len(err) == 1 and "--clean-share" in err[0] and "stored" in err[0]
 
 
+def test_two_stores_train_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`train A B`: both stores' samples in the run, both named in the recipe; stores that
+    disagree are one error line."""
+    torch.set_num_threads(1)
+    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
+    a = make_store(tmp_path / "a", layout=layout, per_source=2)
+    b = make_store(tmp_path / "b", layout=layout, per_source=3, seed=1)
+    run = tmp_path / "run"
+    args = _short_run(a)
+    args.insert(args.index(str(a)) + 1, str(b))
+    assert main([*args, "--out", str(run), "--degradation", "stored"]) == 0
+    recipe = load_model(run / "model.safetensors")[1].recipe
+    assert recipe["stores"] == [str(a), str(b)] and recipe["store_samples"] == 6 + 9
+    x8 = make_store(tmp_path / "x8", scale=8, lr_sizes=(8, 12), layout=layout)
+    capsys.readouterr()
+    assert main(["train", str(a), str(x8), "--scale", "4", "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "differ in scale" in err[0]
+
+
 def _short_run(store: Path) -> list[str]:
     """A three-step train command line on `store`, without --out."""
     options = ["--scale", "4", "--steps", "3", "--batch-size", "2", "--patch", "8", "--ema", "0"]

@@ -94,7 +94,7 @@ def test_init_from_weights_reading_the_translation(tmp_path: Path) -> None:
 
 def test_coefficient_mean_is_the_training_samples_mean(tmp_path: Path) -> None:
     store = make_store(tmp_path / "s")
-    data = open_training_data(store, 4, TrainConfig(holdout=("clip2.mp4",), patch=8, quiet=True))
+    data = open_training_data([store], 4, TrainConfig(holdout=("clip2.mp4",), patch=8, quiet=True))
     reader = StoreReader(store)
     expected = torch.stack([torch.from_numpy(reader[i].coeffs) for i in data.train_idx]).mean(0)
     assert torch.allclose(coefficient_mean(data).float(), expected.float(), atol=1e-6)

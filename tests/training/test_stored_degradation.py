@@ -49,7 +49,7 @@ def _stored_dataset(tmp_path: Path, clean_share: float = 0.0) -> tuple[PatchData
         flip=False,
         clean_share=clean_share,
     )
-    data = open_training_data(store, 4, config)
+    data = open_training_data([store], 4, config)
     dataset, _ = training_batches(
         data, config, SAMConfig(scale=4, prior_mode="none"), 0, Distributed(), "cpu"
     )
@@ -97,4 +97,4 @@ def test_clean_share_needs_the_stored_input() -> None:
 def test_a_stored_input_cannot_be_read_at_another_scale(tmp_path: Path) -> None:
     store = make_store(tmp_path / "s")
     with pytest.raises(InputError, match="x4, not x2"):
-        open_training_data(store, 2, replace(TrainConfig(), degradation=STORED, quiet=True))
+        open_training_data([store], 2, replace(TrainConfig(), degradation=STORED, quiet=True))

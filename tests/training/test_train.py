@@ -20,6 +20,7 @@ from facesr_video.training import loop
 from facesr_video.training.checkpoints import CHECKPOINT, load_checkpoint
 from facesr_video.training.config import TrainConfig, TrainingDiverged
 from facesr_video.training.data import open_training_data, prior_channels
+from facesr_video.training.export import WEIGHTS
 from facesr_video.training.loop import train
 from tests.dataset.conftest import LAYOUT, make_store, synthetic_sample
 
@@ -144,7 +145,7 @@ def test_samples_smaller_than_the_patch_are_left_out(tmp_path: Path) -> None:
     store = make_store(tmp_path / "s", lr_sizes=(16, 24))
     reader = StoreReader(store)
     big = [i for i in range(len(reader)) if reader.lr_sizes[i] >= 24]
-    data = open_training_data(store, 4, replace(TINY, patch=24))
+    data = open_training_data([store], 4, replace(TINY, patch=24))
     assert data.train_idx and set(data.train_idx) <= set(big)
     assert data.val_idx and set(data.val_idx) <= set(big)
     assert train(store, 4, tmp_path / "r", replace(TINY, patch=24, steps=2)).weights.is_file()
@@ -235,6 +236,24 @@ def test_init_from_another_upsampler_takes_the_body(tmp_path: Path) -> None:
     for name in body:
         assert torch.allclose(direct.state_dict()[name], progressive.state_dict()[name]), name
     assert direct.state_dict()["tail.0.weight"].shape[0] == 3 * 4 * 4
+
+
+def test_init_from_fewer_blocks_starts_as_the_parent(tmp_path: Path) -> None:
+    """A deeper network started from a shallower one computes what the parent does: its extra
+    blocks begin as identity; then they train."""
+    store = make_store(tmp_path / "s")
+    two = replace(TINY, model="sam-light-direct", steps=3)
+    parent, _ = load_model(train(store, 4, tmp_path / "a", two).weights)
+    deeper = replace(two, model="sam-light-direct-b3", init=str(tmp_path / "a" / WEIGHTS))
+    frozen, _ = load_model(train(store, 4, tmp_path / "b", replace(deeper, lr=0.0)).weights)
+    assert frozen.config.blocks_per_group == 3
+    reader = StoreReader(store)
+    batch = next(iter(torch.utils.data.DataLoader(PatchDataset(reader, [0, 1], 8, False), 2)))
+    with torch.no_grad():
+        same = frozen(batch.lr, batch.priors, batch.coeffs)
+        assert torch.allclose(same, parent(batch.lr, batch.priors, batch.coeffs), atol=1e-5)
+    trained, _ = load_model(train(store, 4, tmp_path / "c", replace(deeper, steps=4)).weights)
+    assert trained.groups[0].blocks[2].conv2.weight.abs().sum() > 0
 
 
 def test_exported_weights_are_the_ema_not_the_last_step(tmp_path: Path) -> None:
