@@ -122,14 +122,11 @@ VARIANTS: dict[str, SAMConfig] = {
     "sam-light-hybrid": SAMConfig(
         channels=32, num_groups=2, blocks_per_group=2, cond_channels=32, upsampler="hybrid"
     ),
-    # sam-light-direct with 3 / 4 blocks a group, started from it by `train --init` (the new
-    # blocks begin as identity): the face path's speed is set by detection and fitting, which
-    # run beside the network, so the deeper body costs enhance little.
+    # sam-light-direct with 3 blocks a group, started from it by `train --init` (the new blocks
+    # begin as identity): the face path's speed is set by detection and fitting, which run
+    # beside the network, so the deeper body costs enhance little.
     "sam-light-direct-b3": SAMConfig(
         channels=32, num_groups=2, blocks_per_group=3, cond_channels=32, upsampler="direct"
-    ),
-    "sam-light-direct-b4": SAMConfig(
-        channels=32, num_groups=2, blocks_per_group=4, cond_channels=32, upsampler="direct"
     ),
     "sam-medium": SAMConfig(channels=48, num_groups=3, blocks_per_group=2, cond_channels=48),
     "sam-base": SAMConfig(channels=64, num_groups=4, blocks_per_group=4, cond_channels=48),
