@@ -44,15 +44,6 @@ class StoreSet:
         return cls([StoreReader(p, scale=scale) for p in paths])
 
     @property
-    def path(self) -> Path:
-        """The first store (what messages about the set name)."""
-        return self.readers[0].path
-
-    @property
-    def paths(self) -> list[Path]:
-        return [r.path for r in self.readers]
-
-    @property
     def scale(self) -> int:
         return self.readers[0].scale
 
@@ -60,10 +51,6 @@ class StoreSet:
     def stored_scale(self) -> int:
         """The factor the stores were made for (`scale` may be a divisor of it)."""
         return self.readers[0].manifest.scale
-
-    @property
-    def rescaled(self) -> bool:
-        return self.readers[0].rescaled
 
     @property
     def layout(self) -> LayoutInfo:

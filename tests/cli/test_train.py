@@ -16,8 +16,7 @@ from tests.dataset.conftest import LAYOUT, make_store
 
 def test_train_command_writes_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     torch.set_num_threads(1)
-    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)  # what train expects
-    store = make_store(tmp_path / "s", layout=layout)
+    store = _train_store(tmp_path / "s")
     run = tmp_path / "run"
     args = ["-q", "train", str(store), "--scale", "4", "--out", str(run), "--steps", "3"]
     args += ["--batch-size", "2", "--patch", "8", "--workers", "0", "--eval-every", "3"]
@@ -37,8 +36,7 @@ def test_wrong_scale_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFix
 def test_mse_weight_reaches_the_loss_and_the_recipe(tmp_path: Path) -> None:
     """--mse-weight changes what the same seeded steps learn, and the weights record it."""
     torch.set_num_threads(1)
-    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
-    store = make_store(tmp_path / "s", layout=layout)
+    store = _train_store(tmp_path / "s")
     base = _short_run(store)
     states = {}
     for weight in ("0", "500"):
@@ -54,8 +52,7 @@ def test_clean_share_reaches_the_patches_and_the_recipe(
     """--clean-share changes what a stored-input run learns, the weights record it, and without
     --degradation stored it is one error line."""
     torch.set_num_threads(1)
-    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
-    store = make_store(tmp_path / "s", layout=layout)
+    store = _train_store(tmp_path / "s")
     base = _short_run(store)
     states = {}
     for share in ("0", "1"):
@@ -73,20 +70,25 @@ def test_two_stores_train_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[s
     """`train A B`: both stores' samples in the run, both named in the recipe; stores that
     disagree are one error line."""
     torch.set_num_threads(1)
-    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
-    a = make_store(tmp_path / "a", layout=layout, per_source=2)
-    b = make_store(tmp_path / "b", layout=layout, per_source=3, seed=1)
+    a = _train_store(tmp_path / "a", per_source=2)
+    b = _train_store(tmp_path / "b", per_source=3, seed=1)
     run = tmp_path / "run"
     args = _short_run(a)
     args.insert(args.index(str(a)) + 1, str(b))
     assert main([*args, "--out", str(run), "--degradation", "stored"]) == 0
     recipe = load_model(run / "model.safetensors")[1].recipe
     assert recipe["stores"] == [str(a), str(b)] and recipe["store_samples"] == 6 + 9
-    x8 = make_store(tmp_path / "x8", scale=8, lr_sizes=(8, 12), layout=layout)
+    x8 = _train_store(tmp_path / "x8", scale=8, lr_sizes=(8, 12))
     capsys.readouterr()
     assert main(["train", str(a), str(x8), "--scale", "4", "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "differ in scale" in err[0]
+
+
+def _train_store(path: Path, **options: object) -> Path:
+    """A synthetic store with the prior layout version `train` expects."""
+    layout = LayoutInfo(LAYOUT_VERSION, LAYOUT.channels, LAYOUT.coeff_dim)
+    return make_store(path, layout=layout, **options)  # type: ignore[arg-type]
 
 
 def _short_run(store: Path) -> list[str]:
